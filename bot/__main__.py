@@ -1,0 +1,62 @@
+"""`python -m bot`: run the bot, or one of the operator's commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from bot.config import Settings, describe_errors
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()  # values come from the environment
+    except ValidationError as error:
+        print(describe_errors(error), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    # aiogram logs every handled update at INFO; that is a DEBUG detail for an operator.
+    if level != "DEBUG":
+        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Telegram news bot: stores channel posts and serves them to readers.",
+    )
+    commands = root.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="run the bot (the default)")
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    if args.command in (None, "run"):
+        from bot.app import run_polling
+
+        if settings.webhook_url:
+            print(
+                "WEBHOOK_URL: webhook mode is not available in this version; unset it to "
+                "use long polling.",
+                file=sys.stderr,
+            )
+            raise SystemExit(2)
+        asyncio.run(run_polling(settings))
+
+
+if __name__ == "__main__":
+    main()

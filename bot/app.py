@@ -1,0 +1,92 @@
+"""Building the bot and running it: the one place that wires parts together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+
+from bot.config import Settings
+from bot.handlers import routers
+from bot.handlers.errors import apologise
+from bot.middlewares import LanguageMiddleware
+from bot.polling import Poller
+from bot.services.ingest import AlbumNotices, ChannelPolicy
+from storage import Storage
+
+log = logging.getLogger(__name__)
+
+#: What the bot asks Telegram for, in polling and webhook mode alike. Reaction counts
+#: are not sent unless asked for by name.
+ALLOWED_UPDATES = [
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "callback_query",
+    "message_reaction_count",
+]
+
+
+def create_bot(settings: Settings) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_dispatcher(settings: Settings, storage: Storage) -> Dispatcher:
+    """The dispatcher with every router, middleware and long-lived dependency."""
+    dp = Dispatcher(
+        settings=settings,
+        channel_policy=ChannelPolicy(settings.source_channels),
+        album_notices=AlbumNotices(),
+    )
+    # Set after construction: Dispatcher(storage=…) is aiogram's FSM storage.
+    dp["storage"] = storage
+    dp.update.outer_middleware(LanguageMiddleware())
+    dp.include_routers(*routers())
+    return dp
+
+
+async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM or SIGINT (or `stop` is set); then finish the update in hand,
+    confirm what was handled and close the database."""
+    storage = await Storage.open(settings.database_path)
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, storage)
+    poller = Poller(dp, bot, allowed_updates=ALLOWED_UPDATES, on_storage_failure=apologise)
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT) if stop is None else ()
+    for sig in signals:
+        loop.add_signal_handler(sig, poller.stop)
+    watcher = asyncio.create_task(_stop_when_set(stop, poller)) if stop is not None else None
+    try:
+        me = await bot.me()
+        log.info("started bot=@%s id=%s database=%s", me.username, me.id, settings.database_path)
+        # A webhook left from an earlier deployment would make getUpdates fail.
+        await bot.delete_webhook(drop_pending_updates=False)
+        await dp.emit_startup(bot=bot, dispatcher=dp, **dp.workflow_data)
+        await poller.run()
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        await dp.emit_shutdown(bot=bot, dispatcher=dp, **dp.workflow_data)
+        await bot.session.close()
+        await storage.close()
+        log.info("stopped")
+
+
+async def _stop_when_set(event: asyncio.Event, poller: Poller) -> None:
+    await event.wait()
+    poller.stop()

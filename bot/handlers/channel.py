@@ -1,0 +1,47 @@
+"""Posts, edits and reaction counts from the channels the bot administers."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.types import Message, MessageReactionCountUpdated
+
+from bot.filters import FromSourceChannel
+from bot.services.ingest import STORED_CONTENT, from_channel, reaction_total
+from storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    for observer in (router.channel_post, router.edited_channel_post):
+        observer.filter(FromSourceChannel())
+        observer.register(store_channel_post, F.content_type.in_(STORED_CONTENT))
+    router.message_reaction_count.filter(FromSourceChannel())
+    router.message_reaction_count.register(store_reactions)
+    return router
+
+
+async def store_channel_post(message: Message, storage: Storage) -> None:
+    result = await storage.posts.save(from_channel(message))
+    log.info(
+        "channel post %s chat_id=%s message_id=%s post_id=%s",
+        result.outcome,
+        message.chat.id,
+        message.message_id,
+        result.post_id,
+    )
+
+
+async def store_reactions(update: MessageReactionCountUpdated, storage: Storage) -> None:
+    total = reaction_total(update.reactions)
+    post_id = await storage.posts.set_reactions(update.chat.id, update.message_id, total)
+    log.debug(
+        "reactions chat_id=%s message_id=%s total=%s post_id=%s",
+        update.chat.id,
+        update.message_id,
+        total,
+        post_id,
+    )

@@ -1,0 +1,52 @@
+"""One place for failures in handlers: log them and apologise where someone is waiting."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.enums import ChatType
+from aiogram.types import ErrorEvent, Update
+
+from bot.texts import language_of, t
+from storage import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.errors.register(on_error)
+    return router
+
+
+async def on_error(event: ErrorEvent, bot: Bot) -> object:
+    if isinstance(event.exception, StorageUnavailable):
+        # Left to the poller: the update stays unconfirmed and is retried.
+        return UNHANDLED
+    log.error(
+        "handler failed update_id=%s: %r",
+        event.update.update_id,
+        event.exception,
+        exc_info=event.exception,
+    )
+    await apologise(bot, event.update)
+    return True
+
+
+async def apologise(bot: Bot, update: Update) -> None:
+    """Tell the person who sent the update that it failed, in their language."""
+    if update.message is not None:
+        chat, user = update.message.chat, update.message.from_user
+    elif update.callback_query is not None and update.callback_query.message is not None:
+        chat, user = update.callback_query.message.chat, update.callback_query.from_user
+    else:
+        return
+    if chat.type != ChatType.PRIVATE:
+        return
+    lang = language_of(user.language_code if user else None)
+    try:
+        await bot.send_message(chat.id, t(lang, "error"))
+    except Exception:
+        log.warning("could not send an apology chat_id=%s", chat.id)

@@ -1,0 +1,35 @@
+"""Greeting, help, and the answer to anything the bot does not understand."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandStart
+from aiogram.types import Message
+
+from bot.config import Settings
+from bot.texts import t
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    router.message.register(unknown_command, F.text.startswith("/"))
+    return router
+
+
+async def start(message: Message, lang: str) -> None:
+    await message.answer(t(lang, "start"))
+
+
+async def help_(message: Message, lang: str, settings: Settings) -> None:
+    text = t(lang, "help")
+    if message.from_user and settings.is_admin(message.from_user.id):
+        text += t(lang, "help_admin")
+    await message.answer(text)
+
+
+async def unknown_command(message: Message, lang: str) -> None:
+    await message.answer(t(lang, "unknown_command"))

@@ -1,0 +1,153 @@
+"""The SQLite connection: pragmas, numbered migrations, and serialised transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class StorageUnavailable(Exception):
+    """The database cannot take a write right now (locked, read-only, disk full).
+
+    The update that caused the write must not be confirmed to Telegram: it is retried.
+    """
+
+
+_TRANSIENT = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_FULL", "SQLITE_IOERR")
+
+
+def is_transient(error: sqlite3.Error) -> bool:
+    """True for failures that clear by themselves or by an operator (lock, disk, perms)."""
+    name = getattr(error, "sqlite_errorname", "") or ""
+    return name.startswith(_TRANSIENT)
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) of every migration shipped in storage/migrations, in order."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit mid-transaction)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
+    ):
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
+    return statements
+
+
+class Database:
+    """One aiosqlite connection shared by the whole process.
+
+    aiosqlite runs every statement on one worker thread, so statements never overlap;
+    the lock keeps a transaction's statements together when several coroutines write.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Database:
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        db = cls(conn, path)
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            # With WAL, NORMAL keeps the database consistent after a power cut and loses at
+            # most the last transactions; a process crash (SIGKILL) loses nothing.
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await db.migrate()
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self.conn.close()
+
+    async def migrate(self) -> int:
+        """Apply migrations newer than PRAGMA user_version; return the resulting version.
+
+        All pending migrations run in one IMMEDIATE transaction, so two processes opening
+        the same file at once cannot both apply them.
+        """
+        async with self.transaction() as conn:
+            cursor = await conn.execute("PRAGMA user_version")
+            row = await cursor.fetchone()
+            current = int(row[0]) if row else 0
+            for number, name, sql in _migrations():
+                if number <= current:
+                    continue
+                log.info("applying migration %s", name)
+                for statement in _statements(sql):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {number}")
+                current = number
+            return current
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error.
+
+        SQLite errors that mean "cannot write now" become StorageUnavailable.
+        """
+        async with self._lock:
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                except BaseException:
+                    await self.conn.rollback()
+                    raise
+                await self.conn.commit()
+            except sqlite3.Error as error:
+                if not is_transient(error):
+                    raise
+                if self.conn.in_transaction:
+                    await self.conn.rollback()
+                raise StorageUnavailable(str(error)) from error
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection, outside any other coroutine's transaction."""
+        async with self._lock:
+            yield self.conn
+
+    async def ping(self) -> bool:
+        try:
+            async with self.reading() as conn:
+                await conn.execute("SELECT 1")
+        except (sqlite3.Error, ValueError):
+            return False
+        return True

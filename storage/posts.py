@@ -1,0 +1,341 @@
+"""Posts and their parts (album items), with the full-text index kept in step."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Database
+from storage.models import (
+    Entity,
+    IncomingMessage,
+    Media,
+    Post,
+    PostPart,
+    SaveOutcome,
+    SaveResult,
+    Source,
+)
+from storage.search_text import index_body
+
+
+def _ts(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+def _dt(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _dump(entities: list[Entity]) -> str:
+    return json.dumps(entities, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _media(row: aiosqlite.Row) -> Media | None:
+    if row["media_kind"] is None:
+        return None
+    return Media(row["media_kind"], row["file_id"], row["file_unique_id"])
+
+
+def _is_stale(msg: IncomingMessage, stored_edit: int | None) -> bool:
+    """An older version of a message than the one stored (a redelivered or late update)."""
+    if stored_edit is None:
+        return False
+    if msg.edit_date is None:
+        # A channel update without edit_date is the original post; the stored part is an
+        # edit of it. Forwards carry no edit date, but always show current content.
+        return msg.source is Source.CHANNEL
+    return int(msg.edit_date.timestamp()) < stored_edit
+
+
+class PostRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def save(self, msg: IncomingMessage) -> SaveResult:
+        """Store a message once, whatever the order or number of times it arrives."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT * FROM post_parts WHERE channel_id = ? AND message_id = ?",
+                (msg.channel_id, msg.message_id),
+            )
+            part = await cursor.fetchone()
+            if part is not None:
+                return await self._update_part(conn, part, msg)
+
+            post_id = None
+            if msg.media_group_id is not None:
+                cursor = await conn.execute(
+                    "SELECT id FROM posts WHERE channel_id = ? AND media_group_id = ?",
+                    (msg.channel_id, msg.media_group_id),
+                )
+                row = await cursor.fetchone()
+                post_id = None if row is None else int(row["id"])
+
+            if post_id is None:
+                post_id = await self._insert_post(conn, msg)
+                await self._insert_part(conn, post_id, msg)
+                return SaveResult(SaveOutcome.CREATED, post_id)
+
+            await self._insert_part(conn, post_id, msg)
+            await self._refresh(conn, post_id, msg)
+            return SaveResult(SaveOutcome.PART_ADDED, post_id)
+
+    async def _insert_post(self, conn: aiosqlite.Connection, msg: IncomingMessage) -> int:
+        cursor = await conn.execute(
+            """
+            INSERT INTO posts (channel_id, message_id, media_group_id, channel_title,
+                               channel_username, date, edit_date, text, entities, source,
+                               forwarded_by, stored_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            (
+                msg.channel_id,
+                msg.message_id,
+                msg.media_group_id,
+                msg.channel_title,
+                msg.channel_username,
+                _ts(msg.date),
+                _ts(msg.edit_date),
+                msg.text,
+                _dump(msg.entities),
+                msg.source.value,
+                msg.forwarded_by,
+                int(time.time()),
+            ),
+        )
+        post_id = cursor.lastrowid
+        assert post_id is not None
+        if msg.text:
+            await conn.execute(
+                "INSERT INTO posts_fts (rowid, body) VALUES (?, ?)", (post_id, index_body(msg.text))
+            )
+        return post_id
+
+    async def _insert_part(
+        self, conn: aiosqlite.Connection, post_id: int, msg: IncomingMessage
+    ) -> None:
+        media = msg.media
+        await conn.execute(
+            """
+            INSERT INTO post_parts (post_id, channel_id, message_id, text, entities,
+                                    media_kind, file_id, file_unique_id, edit_date)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            (
+                post_id,
+                msg.channel_id,
+                msg.message_id,
+                msg.text,
+                _dump(msg.entities),
+                media.kind if media else None,
+                media.file_id if media else None,
+                media.file_unique_id if media else None,
+                _ts(msg.edit_date),
+            ),
+        )
+
+    async def _update_part(
+        self, conn: aiosqlite.Connection, part: aiosqlite.Row, msg: IncomingMessage
+    ) -> SaveResult:
+        post_id = int(part["post_id"])
+        if _is_stale(msg, part["edit_date"]):
+            return SaveResult(SaveOutcome.UNCHANGED, post_id)
+        media = msg.media
+        same = (
+            part["text"] == msg.text
+            and part["entities"] == _dump(msg.entities)
+            and (media.same_as(_media(part)) if media else part["media_kind"] is None)
+        )
+        edit_date = _ts(msg.edit_date) or part["edit_date"]
+        if same:
+            if edit_date != part["edit_date"]:
+                await conn.execute(
+                    "UPDATE post_parts SET edit_date = ? WHERE channel_id = ? AND message_id = ?",
+                    (edit_date, msg.channel_id, msg.message_id),
+                )
+                await self._refresh(conn, post_id, msg)
+            return SaveResult(SaveOutcome.UNCHANGED, post_id)
+        await conn.execute(
+            """
+            UPDATE post_parts
+               SET text = ?, entities = ?, media_kind = ?, file_id = ?, file_unique_id = ?,
+                   edit_date = ?
+             WHERE channel_id = ? AND message_id = ?
+            """,
+            (
+                msg.text,
+                _dump(msg.entities),
+                media.kind if media else None,
+                media.file_id if media else None,
+                media.file_unique_id if media else None,
+                edit_date,
+                msg.channel_id,
+                msg.message_id,
+            ),
+        )
+        await self._refresh(conn, post_id, msg)
+        return SaveResult(SaveOutcome.UPDATED, post_id)
+
+    async def _refresh(
+        self, conn: aiosqlite.Connection, post_id: int, msg: IncomingMessage
+    ) -> None:
+        """Recompute a post's text, first message, edit date and reactions from its parts."""
+        cursor = await conn.execute("SELECT text, deleted FROM posts WHERE id = ?", (post_id,))
+        post = await cursor.fetchone()
+        assert post is not None
+        cursor = await conn.execute(
+            """
+            SELECT message_id, text, entities, edit_date, reactions
+              FROM post_parts WHERE post_id = ? ORDER BY message_id
+            """,
+            (post_id,),
+        )
+        parts = list(await cursor.fetchall())
+        holder = next((p for p in parts if p["text"]), parts[0])
+        edits = [p["edit_date"] for p in parts if p["edit_date"] is not None]
+        await conn.execute(
+            """
+            UPDATE posts
+               SET message_id = ?, text = ?, entities = ?, edit_date = ?, reactions = ?,
+                   channel_title = coalesce(nullif(?, ''), channel_title),
+                   channel_username = coalesce(?, channel_username)
+             WHERE id = ?
+            """,
+            (
+                parts[0]["message_id"],
+                holder["text"],
+                holder["entities"],
+                max(edits) if edits else None,
+                sum(int(p["reactions"]) for p in parts),
+                msg.channel_title,
+                msg.channel_username,
+                post_id,
+            ),
+        )
+        if holder["text"] != post["text"] and not post["deleted"]:
+            await self._reindex(conn, post_id, holder["text"])
+
+    async def _reindex(self, conn: aiosqlite.Connection, post_id: int, text: str | None) -> None:
+        await conn.execute("DELETE FROM posts_fts WHERE rowid = ?", (post_id,))
+        if text:
+            await conn.execute(
+                "INSERT INTO posts_fts (rowid, body) VALUES (?, ?)", (post_id, index_body(text))
+            )
+
+    async def set_reactions(self, channel_id: int, message_id: int, total: int) -> int | None:
+        """Record a message's reaction total; return its post's id, or None if unknown."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                """
+                UPDATE post_parts SET reactions = ? WHERE channel_id = ? AND message_id = ?
+                RETURNING post_id
+                """,
+                (total, channel_id, message_id),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            post_id = int(row["post_id"])
+            await conn.execute(
+                """
+                UPDATE posts SET reactions = (
+                    SELECT coalesce(sum(reactions), 0) FROM post_parts WHERE post_id = ?
+                ) WHERE id = ?
+                """,
+                (post_id, post_id),
+            )
+            return post_id
+
+    async def mark_deleted(self, post_id: int) -> bool:
+        """Hide a post from readers and the index; it stays stored. False if unknown."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE posts SET deleted = 1 WHERE id = ? AND deleted = 0", (post_id,)
+            )
+            if cursor.rowcount == 0:
+                return False
+            await self._reindex(conn, post_id, None)
+            return True
+
+    async def get(self, post_id: int) -> Post | None:
+        async with self.db.reading() as conn:
+            cursor = await conn.execute("SELECT * FROM posts WHERE id = ?", (post_id,))
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            return await self._load(conn, row)
+
+    async def find(self, channel_id: int, message_id: int) -> Post | None:
+        """The post that holds this message, whether it is the first or any album part."""
+        async with self.db.reading() as conn:
+            cursor = await conn.execute(
+                """
+                SELECT posts.* FROM post_parts JOIN posts ON posts.id = post_parts.post_id
+                 WHERE post_parts.channel_id = ? AND post_parts.message_id = ?
+                """,
+                (channel_id, message_id),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            return await self._load(conn, row)
+
+    async def search_ids(self, stems_query: str, limit: int = 20) -> list[int]:
+        """Ids of live posts whose index matches an FTS5 query, best first."""
+        async with self.db.reading() as conn:
+            cursor = await conn.execute(
+                "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rank LIMIT ?",
+                (stems_query, limit),
+            )
+            return [int(row[0]) for row in await cursor.fetchall()]
+
+    async def count(self) -> int:
+        async with self.db.reading() as conn:
+            cursor = await conn.execute("SELECT count(*) FROM posts WHERE deleted = 0")
+            row = await cursor.fetchone()
+            return int(row[0]) if row else 0
+
+    async def _load(self, conn: aiosqlite.Connection, row: aiosqlite.Row) -> Post:
+        cursor = await conn.execute(
+            "SELECT * FROM post_parts WHERE post_id = ? ORDER BY message_id", (row["id"],)
+        )
+        parts = [
+            PostPart(
+                message_id=int(p["message_id"]),
+                text=p["text"],
+                entities=_load_entities(p["entities"]),
+                media=_media(p),
+                edit_date=_dt(p["edit_date"]),
+            )
+            for p in await cursor.fetchall()
+        ]
+        date = _dt(row["date"])
+        assert date is not None
+        return Post(
+            id=int(row["id"]),
+            channel_id=int(row["channel_id"]),
+            message_id=int(row["message_id"]),
+            channel_title=row["channel_title"],
+            channel_username=row["channel_username"],
+            date=date,
+            edit_date=_dt(row["edit_date"]),
+            text=row["text"],
+            entities=_load_entities(row["entities"]),
+            source=Source(row["source"]),
+            media_group_id=row["media_group_id"],
+            forwarded_by=row["forwarded_by"],
+            reactions=int(row["reactions"]),
+            opens=int(row["opens"]),
+            deleted=bool(row["deleted"]),
+            parts=parts,
+        )
+
+
+def _load_entities(raw: str) -> list[Entity]:
+    value: Any = json.loads(raw)
+    return value if isinstance(value, list) else []

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import run_polling
+from bot.config import Settings
+from storage import Storage
+from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.updates import ADMIN, NEWS_CHANNEL
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as fake:
+        yield fake
+
+
+def make_settings(fake_url: str, db_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": TOKEN,
+        "telegram_api_url": fake_url,
+        "database_url": f"sqlite:///{db_path}",
+        "admin_ids": [ADMIN["id"]],
+        "source_channels": [NEWS_CHANNEL["id"]],
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@dataclass
+class RunningBot:
+    """The whole bot polling the fake server in this event loop."""
+
+    fake: FakeTelegram
+    settings: Settings
+    task: asyncio.Task[None]
+    stop_event: asyncio.Event
+
+    async def send(self, update: dict[str, Any]) -> int:
+        """Push an update and wait until the bot has handled and confirmed it."""
+        update_id = self.fake.push(update)
+        await self.fake.wait_confirmed(update_id)
+        return update_id
+
+    async def send_all(self, updates: list[dict[str, Any]]) -> None:
+        ids = self.fake.push_many(updates)
+        await self.fake.wait_confirmed(max(ids))
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        await asyncio.wait_for(self.task, 15)
+
+
+@pytest.fixture
+async def start_bot(
+    fake_telegram: FakeTelegram, tmp_path: Path
+) -> AsyncIterator[Callable[..., Any]]:
+    running: list[RunningBot] = []
+
+    async def start(**overrides: Any) -> RunningBot:
+        settings = make_settings(fake_telegram.url, tmp_path / "bot.db", **overrides)
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_polling(settings, stop=stop))
+        bot = RunningBot(fake_telegram, settings, task, stop)
+        running.append(bot)
+        await fake_telegram.wait_until(
+            lambda: bool(fake_telegram.calls_of("getUpdates")) or task.done()
+        )
+        if task.done():
+            task.result()  # raises what stopped the bot from starting
+        return bot
+
+    yield start
+    for bot in running:
+        if not bot.task.done():
+            await bot.stop()
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    """The bot's database, opened beside the bot (WAL lets both read and write)."""
+    opened = await Storage.open(tmp_path / "bot.db")
+    yield opened
+    await opened.close()

@@ -1,0 +1,244 @@
+"""A fake Telegram Bot API server on 127.0.0.1 for end-to-end tests and benchmarks.
+
+The bot talks to it through aiogram's real aiohttp session, over real HTTP. It serves
+getUpdates from a queue with Telegram's offset semantics (an update is confirmed when a
+later call asks for an offset past it), records every call, and answers with Telegram's
+error bodies on demand (429 with retry_after, 403, 400, 5xx).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 7000000001
+TOKEN = f"{BOT_ID}:TEST-token-not-real"
+
+# Parameters aiogram sends JSON-encoded in its form data.
+_JSON_PARAMS = {
+    "allowed_updates",
+    "caption_entities",
+    "commands",
+    "entities",
+    "link_preview_options",
+    "media",
+    "message_ids",
+    "reply_markup",
+    "reply_parameters",
+    "scope",
+}
+_INT_PARAMS = {"chat_id", "from_chat_id", "message_id", "offset", "limit", "timeout"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Failure:
+    status: int
+    description: str
+    retry_after: int | None = None
+
+
+class FakeTelegram:
+    def __init__(self) -> None:
+        self.pending: list[dict[str, Any]] = []
+        self.calls: list[Call] = []
+        self.confirmed_offset = 0
+        self._update_ids = itertools.count(1)
+        self._message_ids: defaultdict[int, itertools.count[int]] = defaultdict(
+            lambda: itertools.count(1)
+        )
+        self._failures: defaultdict[str, deque[Failure]] = defaultdict(deque)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._closing = False
+        self.url = ""
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        self._closing = True
+        async with self._changed:
+            self._changed.notify_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeTelegram:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- scripting ------------------------------------------------------------------
+
+    def push(self, update: dict[str, Any]) -> int:
+        """Queue an update; an update_id is assigned when it has none."""
+        update = dict(update)
+        update.setdefault("update_id", next(self._update_ids))
+        self.pending.append(update)
+        self.pending.sort(key=lambda u: u["update_id"])
+        asyncio.get_running_loop().create_task(self._notify())
+        return int(update["update_id"])
+
+    def push_many(self, updates: list[dict[str, Any]]) -> list[int]:
+        return [self.push(u) for u in updates]
+
+    def fail(
+        self,
+        method: str,
+        status: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` calls of `method` with a Telegram error."""
+        for _ in range(times):
+            self._failures[method].append(Failure(status, description, retry_after))
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def sent_texts(self, chat_id: int | None = None) -> list[str]:
+        return [
+            str(c.params.get("text"))
+            for c in self.calls_of("sendMessage")
+            if chat_id is None or c.params.get("chat_id") == chat_id
+        ]
+
+    async def wait_confirmed(self, update_id: int, within: float = 15) -> None:
+        """Until the bot has confirmed this update (asked getUpdates past it)."""
+        await self.wait_until(lambda: self.confirmed_offset > update_id, within)
+
+    async def wait_for_call(self, method: str, count: int = 1, within: float = 15) -> list[Call]:
+        await self.wait_until(lambda: len(self.calls_of(method)) >= count, within)
+        return self.calls_of(method)
+
+    async def wait_until(self, predicate: Any, within: float = 15) -> None:
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(predicate)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- the API ------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls.append(Call(method, params))
+        await self._notify()
+        failures = self._failures.get(method)
+        if failures:
+            failure = failures.popleft()
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": failure.status,
+                "description": failure.description,
+            }
+            if failure.retry_after is not None:
+                body["parameters"] = {"retry_after": failure.retry_after}
+            return web.json_response(body, status=failure.status)
+        if method == "getUpdates":
+            result: Any = await self._get_updates(params)
+        else:
+            result = self._result(method, params)
+        return web.json_response({"ok": True, "result": result})
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            data: dict[str, Any] = await request.json()
+            return data
+        raw = await request.post() if request.can_read_body else request.query
+        params: dict[str, Any] = {}
+        for key, value in raw.items():
+            if not isinstance(value, str):
+                params[key] = value  # an uploaded file
+            elif key in _JSON_PARAMS:
+                params[key] = json.loads(value)
+            elif key in _INT_PARAMS and value.lstrip("-").isdigit():
+                params[key] = int(value)
+            else:
+                params[key] = value
+        return params
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset", 0) or 0)
+        limit = int(params.get("limit", 100) or 100)
+        timeout = float(params.get("timeout", 0) or 0)
+        async with self._changed:
+            if offset > 0:
+                self.pending = [u for u in self.pending if u["update_id"] >= offset]
+                self.confirmed_offset = max(self.confirmed_offset, offset)
+                self._changed.notify_all()
+            if not self.pending and timeout > 0:
+                try:
+                    async with asyncio.timeout(timeout):
+                        await self._changed.wait_for(lambda: bool(self.pending) or self._closing)
+                except TimeoutError:
+                    pass
+            return self.pending[:limit]
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        now = int(time.time())
+        if method == "getMe":
+            return {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "News",
+                "username": "test_news_bot",
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
+        chat_id = int(params.get("chat_id", 0) or 0)
+        chat = {"id": chat_id, "type": "private" if chat_id > 0 else "channel", "title": "chat"}
+        if method in {"sendMessage", "sendPhoto", "sendVideo", "sendDocument", "sendAnimation"}:
+            message: dict[str, Any] = {
+                "message_id": next(self._message_ids[chat_id]),
+                "date": now,
+                "chat": chat,
+            }
+            if "text" in params:
+                message["text"] = params["text"]
+            if "caption" in params:
+                message["caption"] = params["caption"]
+            return message
+        if method == "editMessageText":
+            return {
+                "message_id": params.get("message_id", 0),
+                "date": now,
+                "chat": chat,
+                "text": params.get("text", ""),
+            }
+        if method == "copyMessage":
+            return {"message_id": next(self._message_ids[chat_id])}
+        if method == "copyMessages":
+            ids = params.get("message_ids", [])
+            return [{"message_id": next(self._message_ids[chat_id])} for _ in ids]
+        return True
