@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 
 from pydantic import ValidationError
 
+from bot.cli import run
 from bot.config import Settings, describe_errors
+
+#: Sub-command modules, in the order `--help` lists them.
+COMMANDS = [run]
 
 
 def load_settings() -> Settings:
     try:
-        return Settings()  # values come from the environment
+        return Settings()  # values come from the environment and .env
     except ValidationError as error:
         print(describe_errors(error), file=sys.stderr)
         raise SystemExit(2) from None
@@ -37,7 +40,9 @@ def parser() -> argparse.ArgumentParser:
         description="Telegram news bot: stores channel posts and serves them to readers.",
     )
     commands = root.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="run the bot (the default)")
+    for module in COMMANDS:
+        module.register(commands)
+    root.set_defaults(handler=run.run)
     return root
 
 
@@ -45,17 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     settings = load_settings()
     setup_logging(settings.log_level)
-    if args.command in (None, "run"):
-        from bot.app import run_polling
-
-        if settings.webhook_url:
-            print(
-                "WEBHOOK_URL: webhook mode is not available in this version; unset it to "
-                "use long polling.",
-                file=sys.stderr,
-            )
-            raise SystemExit(2)
-        asyncio.run(run_polling(settings))
+    raise SystemExit(args.handler(args, settings))
 
 
 if __name__ == "__main__":

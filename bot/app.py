@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 
+import httpx
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -21,6 +22,8 @@ from bot.services.ingest import AlbumNotices, ChannelPolicy
 from storage import Storage
 
 log = logging.getLogger(__name__)
+
+USER_AGENT = "newsmirror-bot/0.1"
 
 #: What the bot asks Telegram for, in polling and webhook mode alike. Reaction counts
 #: are not sent unless asked for by name.
@@ -43,9 +46,22 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
-def create_dispatcher(settings: Settings, storage: Storage) -> Dispatcher:
+def create_http_client() -> httpx.AsyncClient:
+    """The one HTTP client for outside sources (the rates feed), with explicit timeouts."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(10.0, connect=5.0),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=True,
+    )
+
+
+def create_dispatcher(
+    settings: Settings, storage: Storage, *, http: httpx.AsyncClient | None = None
+) -> Dispatcher:
     """The dispatcher with every router, middleware and long-lived dependency."""
+    http = http or create_http_client()
     dp = Dispatcher(
+        http=http,
         settings=settings,
         channel_policy=ChannelPolicy(settings.source_channels),
         album_notices=AlbumNotices(),
@@ -61,8 +77,9 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     """Run until SIGTERM or SIGINT (or `stop` is set); then finish the update in hand,
     confirm what was handled and close the database."""
     storage = await Storage.open(settings.database_path)
+    http = create_http_client()
     bot = create_bot(settings)
-    dp = create_dispatcher(settings, storage)
+    dp = create_dispatcher(settings, storage, http=http)
     poller = Poller(dp, bot, allowed_updates=ALLOWED_UPDATES, on_storage_failure=apologise)
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT) if stop is None else ()
@@ -83,6 +100,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             loop.remove_signal_handler(sig)
         await dp.emit_shutdown(bot=bot, dispatcher=dp, **dp.workflow_data)
         await bot.session.close()
+        await http.aclose()
         await storage.close()
         log.info("stopped")
 

@@ -187,7 +187,7 @@ def describe_errors(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         name = str(item["loc"][0]).upper() if item["loc"] else ""
-        if name == "BOT_TOKEN" and item["type"] == "missing":
+        if name == "BOT_TOKEN" and (item["type"] == "missing" or not item.get("input")):
             return _MISSING_TOKEN
         message = str(item["msg"]).removeprefix("Value error, ")
         if not name:
