@@ -37,6 +37,9 @@ ALLOWED_UPDATES = [
 ]
 
 
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 def create_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(
@@ -76,27 +79,27 @@ def create_dispatcher(
 async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Run until SIGTERM or SIGINT (or `stop` is set); then finish the update in hand,
     confirm what was handled and close the database."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Installed first, so a SIGTERM during start-up also ends cleanly.
+    for sig in _SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
     storage = await Storage.open(settings.database_path)
     http = create_http_client()
     bot = create_bot(settings)
     dp = create_dispatcher(settings, storage, http=http)
     poller = Poller(dp, bot, allowed_updates=ALLOWED_UPDATES, on_storage_failure=apologise)
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGTERM, signal.SIGINT) if stop is None else ()
-    for sig in signals:
-        loop.add_signal_handler(sig, poller.stop)
-    watcher = asyncio.create_task(_stop_when_set(stop, poller)) if stop is not None else None
+    watcher = asyncio.create_task(_stop_when_set(stop, poller))
     try:
-        me = await bot.me()
+        me = await poller.connect()
+        if me is None:
+            return
         log.info("started bot=@%s id=%s database=%s", me.username, me.id, settings.database_path)
-        # A webhook left from an earlier deployment would make getUpdates fail.
-        await bot.delete_webhook(drop_pending_updates=False)
         await dp.emit_startup(bot=bot, dispatcher=dp, **dp.workflow_data)
         await poller.run()
     finally:
-        if watcher is not None:
-            watcher.cancel()
-        for sig in signals:
+        watcher.cancel()
+        for sig in _SIGNALS:
             loop.remove_signal_handler(sig)
         await dp.emit_shutdown(bot=bot, dispatcher=dp, **dp.workflow_data)
         await bot.session.close()

@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramRetryAfter, TelegramUnauthorizedError
 from aiogram.methods import GetUpdates, TelegramMethod
-from aiogram.types import Update
+from aiogram.types import Update, User
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from storage import StorageUnavailable
@@ -63,6 +63,32 @@ class Poller:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    async def connect(self) -> User | None:
+        """Reach the Bot API, retrying while it is unreachable; None if stopped first.
+
+        Also removes a webhook left from an earlier deployment, which would make
+        getUpdates fail. A rejected token is not retried: TelegramUnauthorizedError.
+        """
+        backoff = Backoff(self.backoff_config)
+        while not self.stopping:
+            try:
+                me: User | None = await self._until_stopped(self.bot.me())
+                if me is not None:
+                    await self.bot.delete_webhook(drop_pending_updates=False)
+                return me
+            except TelegramUnauthorizedError:
+                raise
+            except Exception as error:  # noqa: BLE001 - network or API fault: retry
+                delay = next(backoff)
+                log.warning(
+                    "Bot API unreachable error=%s: %s retry_in=%.1fs",
+                    type(error).__name__,
+                    error,
+                    delay,
+                )
+                await self._sleep(delay)
+        return None
+
     async def run(self) -> None:
         try:
             while not self.stopping:
@@ -71,6 +97,8 @@ class Poller:
                     if not await self._handle(update):
                         break
                     self.offset = update.update_id + 1
+                    if self.stopping:
+                        break
         finally:
             await self._confirm()
 
@@ -107,7 +135,7 @@ class Poller:
                 log.warning("getUpdates: flood control, retry_after=%s", error.retry_after)
                 await self._sleep(error.retry_after)
                 continue
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - any network or API fault: retry
                 delay = next(backoff)
                 log.warning(
                     "getUpdates failed error=%s: %s retry_in=%.1fs",
@@ -143,7 +171,7 @@ class Poller:
                     told = True
                     try:
                         await self.on_storage_failure(self.bot, update)
-                    except Exception:
+                    except Exception:  # noqa: BLE001 - an apology must never stop polling
                         log.warning("could not tell the user about a storage failure")
                 if self.stopping:
                     return False
@@ -162,5 +190,5 @@ class Poller:
             return
         try:
             await self.bot(GetUpdates(offset=self.offset, timeout=0, limit=1))
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - unconfirmed ones are redelivered, deduplicated
             log.warning("could not confirm handled updates: %s", error)

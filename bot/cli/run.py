@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import sys
 
+from aiogram.exceptions import TelegramUnauthorizedError
+
 from bot.config import Settings
 
 
@@ -24,5 +26,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    asyncio.run(run_polling(settings))
+    try:
+        asyncio.run(run_polling(settings))
+    except TelegramUnauthorizedError:
+        print(
+            "BOT_TOKEN: Telegram rejected the token. Check it with @BotFather (/token).",
+            file=sys.stderr,
+        )
+        return 2
     return 0

@@ -48,5 +48,5 @@ async def apologise(bot: Bot, update: Update) -> None:
     lang = language_of(user.language_code if user else None)
     try:
         await bot.send_message(chat.id, t(lang, "error"))
-    except Exception:
+    except Exception:  # noqa: BLE001 - the apology is best effort
         log.warning("could not send an apology chat_id=%s", chat.id)

@@ -1,0 +1,137 @@
+"""Kill the bot (SIGKILL) in the middle of a burst of posts, start it again: nothing lost.
+
+The bot runs as a real `python -m bot` process against the fake Bot API server in this
+test's event loop, so the kill lands wherever the process happens to be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.updates import NEWS_CHANNEL, channel_post
+
+pytestmark = pytest.mark.slow
+
+BURST = 800
+
+
+def _env(fake: FakeTelegram, db: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "WEBHOOK_"))}
+    env.update(
+        BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=fake.url,
+        DATABASE_URL=f"sqlite:///{db}",
+        SOURCE_CHANNELS=str(NEWS_CHANNEL["id"]),
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+async def _start(fake: FakeTelegram, db: Path, cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        env=_env(fake, db),
+        cwd=cwd,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+def _stored_message_ids(db: Path) -> list[int]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT message_id FROM posts ORDER BY message_id").fetchall()
+    return [r[0] for r in rows]
+
+
+def _stored_count(db: Path) -> int:
+    """Posts stored so far; 0 before the bot has created its schema."""
+    if not db.exists():
+        return 0
+    try:
+        return len(_stored_message_ids(db))
+    except sqlite3.OperationalError:
+        return 0
+
+
+async def _wait_stored(db: Path, count: int, within: float = 60) -> None:
+    """Until the bot's database holds at least `count` posts (polled, read-only)."""
+    async with asyncio.timeout(within):
+        while _stored_count(db) < count:
+            await asyncio.sleep(0.002)
+
+
+def _index_rows(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT count(*) FROM posts_fts").fetchone()[0])
+
+
+def _body(i: int) -> str:
+    return f"Новость номер {i}: акимат сообщил о ремонте дорог в районе {i % 17}"
+
+
+async def test_sigkill_mid_burst_loses_nothing_and_stores_once(
+    fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    db = tmp_path / "bot.db"
+    # update_id i carries channel message i, so "confirmed" maps to message ids.
+    fake_telegram.push_many([channel_post(i, _body(i)) for i in range(1, BURST + 1)])
+    rng = random.Random(20261128)
+    kill_points = sorted(rng.sample(range(20, BURST - 20), 3))
+
+    for point in kill_points:
+        proc = await _start(fake_telegram, db, tmp_path)
+        # Mid-batch: Telegram hands out 100 updates at a time, the kill lands among them.
+        await _wait_stored(db, point)
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        # Every update Telegram considers delivered must already be in the database.
+        confirmed = fake_telegram.confirmed_offset - 1
+        stored = set(_stored_message_ids(db))
+        assert set(range(1, confirmed + 1)) <= stored
+
+    polls_before = len(fake_telegram.calls_of("getUpdates"))
+    proc = await _start(fake_telegram, db, tmp_path)
+    await fake_telegram.wait_until(
+        lambda: (
+            fake_telegram.confirmed_offset > BURST
+            and len(fake_telegram.calls_of("getUpdates")) > polls_before
+        ),
+        60,
+    )
+    proc.send_signal(signal.SIGTERM)
+    assert proc.stderr is not None
+    log = (await proc.stderr.read()).decode()
+    assert await asyncio.wait_for(proc.wait(), 30) == 0, log
+
+    assert _stored_message_ids(db) == list(range(1, BURST + 1))
+    assert _index_rows(db) == BURST
+
+
+async def test_sigterm_mid_burst_exits_cleanly_and_confirms_only_what_is_stored(
+    fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    db = tmp_path / "bot.db"
+    fake_telegram.push_many([channel_post(i, _body(i)) for i in range(1, 301)])
+    proc = await _start(fake_telegram, db, tmp_path)
+    await fake_telegram.wait_until(lambda: fake_telegram.confirmed_offset > 50, 60)
+    proc.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(proc.wait(), 30) == 0
+    assert proc.stderr is not None
+    errors = (await proc.stderr.read()).decode()
+    assert "Traceback" not in errors
+
+    stored = _stored_message_ids(db)
+    confirmed = fake_telegram.confirmed_offset - 1
+    # The last handled update is confirmed on the way out; nothing beyond it is.
+    assert stored == list(range(1, confirmed + 1))
