@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
+from collections.abc import Iterable
 
 from pydantic import ValidationError
 
-from bot.cli import run
+from bot.cli import backup, importer, rates, run
 from bot.config import Settings, describe_errors
+from bot.logging_setup import configure_logging, secrets_of
 
 #: Sub-command modules, in the order `--help` lists them.
-COMMANDS = [run]
+COMMANDS = [run, rates, importer, backup]
 
 
 def load_settings() -> Settings:
@@ -23,15 +24,9 @@ def load_settings() -> Settings:
         raise SystemExit(2) from None
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    # aiogram logs every handled update at INFO; that is a DEBUG detail for an operator.
-    if level != "DEBUG":
-        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    # One line per event on stderr, secrets redacted; routine aiogram noise only at DEBUG.
+    configure_logging(level, secrets=secrets)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -49,7 +44,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     settings = load_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, secrets_of(settings))
     raise SystemExit(args.handler(args, settings))
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import httpx
 from aiogram import Bot, Dispatcher
@@ -13,12 +16,17 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
+from bot.clock import Clock, system_clock
+from bot.commands import set_commands
 from bot.config import Settings
 from bot.handlers import routers
 from bot.handlers.errors import apologise
+from bot.lifecycle import start_scheduler, stop_scheduler
 from bot.middlewares import LanguageMiddleware
 from bot.polling import Poller
+from bot.services.digest import DigestService
 from bot.services.ingest import AlbumNotices, ChannelPolicy
+from bot.services.rates import RatesService
 from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -59,24 +67,62 @@ def create_http_client() -> httpx.AsyncClient:
 
 
 def create_dispatcher(
-    settings: Settings, storage: Storage, *, http: httpx.AsyncClient | None = None
+    settings: Settings,
+    storage: Storage,
+    *,
+    http: httpx.AsyncClient | None = None,
+    clock: Clock = system_clock,
 ) -> Dispatcher:
     """The dispatcher with every router, middleware and long-lived dependency."""
     http = http or create_http_client()
     dp = Dispatcher(
         http=http,
+        clock=clock,
         settings=settings,
         channel_policy=ChannelPolicy(settings.source_channels),
         album_notices=AlbumNotices(),
     )
     # Set after construction: Dispatcher(storage=…) is aiogram's FSM storage.
     dp["storage"] = storage
+    dp["rates"] = rates = RatesService.from_settings(settings, http, storage.rates)
+    dp["digests"] = DigestService(
+        storage.posts, rates, digest_time=settings.digest_time, tz=settings.timezone
+    )
     dp.update.outer_middleware(LanguageMiddleware())
     dp.include_routers(*routers())
+    dp.startup.register(set_commands)
+    dp.startup.register(start_scheduler)
+    dp.shutdown.register(stop_scheduler)
     return dp
 
 
-async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+@dataclass(slots=True)
+class Resources:
+    """What one run of the bot holds open, whatever the mode (polling or webhook)."""
+
+    storage: Storage
+    http: httpx.AsyncClient
+    bot: Bot
+    dispatcher: Dispatcher
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Open the database, the HTTP client, the bot and its dispatcher; close all on exit."""
+    storage = await Storage.open(settings.database_path)
+    http = create_http_client()
+    bot = create_bot(settings)
+    try:
+        yield Resources(storage, http, bot, create_dispatcher(settings, storage, http=http))
+    finally:
+        await bot.session.close()
+        await http.aclose()
+        await storage.close()
+
+
+async def run_polling(
+    settings: Settings, *, stop: asyncio.Event | None = None, clock: Clock = system_clock
+) -> None:
     """Run until SIGTERM or SIGINT (or `stop` is set); then finish the update in hand,
     confirm what was handled and close the database."""
     stop = stop or asyncio.Event()
@@ -87,7 +133,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     storage = await Storage.open(settings.database_path)
     http = create_http_client()
     bot = create_bot(settings)
-    dp = create_dispatcher(settings, storage, http=http)
+    dp = create_dispatcher(settings, storage, http=http, clock=clock)
     poller = Poller(dp, bot, allowed_updates=ALLOWED_UPDATES, on_storage_failure=apologise)
     watcher = asyncio.create_task(_stop_when_set(stop, poller))
     try:

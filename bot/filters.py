@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from aiogram.filters import BaseFilter
-from aiogram.types import Chat, Message, MessageReactionCountUpdated
+from aiogram.types import Chat, Message, MessageReactionCountUpdated, TelegramObject, User
 
 from bot.config import Settings
 from bot.services.ingest import ChannelPolicy
 
 
 class IsAdmin(BaseFilter):
-    """The message's sender is in ADMIN_IDS."""
+    """Whoever sent the update (a message, a button press) is in ADMIN_IDS."""
 
-    async def __call__(self, message: Message, settings: Settings) -> bool:
-        return message.from_user is not None and settings.is_admin(message.from_user.id)
+    async def __call__(
+        self, event: TelegramObject, settings: Settings, event_from_user: User | None = None
+    ) -> bool:
+        return event_from_user is not None and settings.is_admin(event_from_user.id)
 
 
 class FromSourceChannel(BaseFilter):

@@ -1,11 +1,55 @@
-"""How posts look in the bot's messages."""
+"""How posts and lists of posts look in the bot's messages (Telegram HTML)."""
 
 from __future__ import annotations
 
-from bot.texts import t
-from storage import Post
+import html
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from aiogram.utils.text_decorations import HtmlDecoration
+
+from bot.services.ingest import entities_from_records
+from bot.texts import t
+from storage import Post, PostSummary
+from storage.search_text import stems
+
+#: Telegram's limit for a message's text, after entities are parsed.
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
 HEADLINE_LIMIT = 90
+SNIPPET_LIMIT = 160
+DEFAULT_EMOJI = "📰"
+
+# A headline that starts with an emoji (or a flag, or a keycap) keeps it.
+_LEADING_EMOJI = re.compile(
+    r"^(?:[\U0001F1E6-\U0001F1FF]{2}|[\u2600-\u27BF\U0001F000-\U0001FAFF][\uFE0F\u200D"
+    r"\U0001F3FB-\U0001F3FF\u2600-\u27BF\U0001F000-\U0001FAFF]*)+"
+)
+
+
+class _TelegramHtml(HtmlDecoration):
+    """aiogram's HTML, with two fixes so that Telegram reads it as it was published.
+
+    aiogram writes <pre><code language="language-x">, which Telegram ignores; the Bot
+    API documents <pre><code class="language-x">. And it puts a link's URL into href
+    unescaped, so an "&" or a quote in a URL would break the message.
+    """
+
+    def pre_language(self, value: str, language: str) -> str:
+        return f'<pre><code class="language-{html.escape(language)}">{value}</code></pre>'
+
+    def link(self, value: str, link: str) -> str:
+        return f'<a href="{html.escape(link)}">{value}</a>'
+
+
+html_decoration = _TelegramHtml()
+
+
+def post_html(post: Post) -> str:
+    """The post's text with every formatting entity where it was, as Telegram HTML."""
+    return html_decoration.unparse(post.text, entities_from_records(post.entities))
 
 
 def shorten(text: str, limit: int) -> str:
@@ -20,14 +64,111 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,.;:—-") + "…"
 
 
-def headline(post: Post, lang: str, limit: int = HEADLINE_LIMIT) -> str:
+def headline(text: str, media_kinds: Sequence[str], lang: str, limit: int = HEADLINE_LIMIT) -> str:
     """The post's first non-empty line, or what its media is when it has no text."""
-    for line in post.text.splitlines():
+    for line in text.splitlines():
         if line.strip():
             return shorten(line, limit)
-    media = post.media
-    if len(media) > 1:
+    if len(media_kinds) > 1:
         return t(lang, "media_album")
-    if media:
-        return t(lang, f"media_{media[0].kind}")
+    if media_kinds:
+        return t(lang, f"media_{media_kinds[0]}")
     return t(lang, "media_none")
+
+
+def post_headline(post: Post | PostSummary, lang: str) -> str:
+    kinds = post.media_kinds if isinstance(post, PostSummary) else [m.kind for m in post.media]
+    return headline(post.text, kinds, lang)
+
+
+def split_emoji(title: str) -> tuple[str, str]:
+    """('🇰🇿🇯🇵', 'Токаев прибыл…') from a headline; a default emoji when it has none."""
+    match = _LEADING_EMOJI.match(title)
+    if not match:
+        return DEFAULT_EMOJI, title
+    return match.group(0), title[match.end() :].strip() or title
+
+
+def post_link(channel_id: int, username: str | None, message_id: int) -> str:
+    """t.me/USERNAME/ID for a public channel, t.me/c/INTERNAL_ID/ID for a private one."""
+    if username:
+        return f"https://t.me/{username}/{message_id}"
+    internal = str(channel_id).removeprefix("-100").removeprefix("-")
+    return f"https://t.me/c/{internal}/{message_id}"
+
+
+def local_time(moment: datetime, tz: ZoneInfo, now: datetime) -> str:
+    """14:05 for today, 17.12 14:05 for another day of this year, 17.12.2024 otherwise."""
+    local, today = moment.astimezone(tz), now.astimezone(tz)
+    if local.date() == today.date():
+        return local.strftime("%H:%M")
+    if local.year == today.year:
+        return local.strftime("%d.%m %H:%M")
+    return local.strftime("%d.%m.%Y %H:%M")
+
+
+def feed_item(
+    number: int,
+    post: PostSummary,
+    lang: str,
+    tz: ZoneInfo,
+    now: datetime,
+    *,
+    extra: str = "",
+    snippet: str = "",
+) -> str:
+    emoji, title = split_emoji(post_headline(post, lang))
+    link = post_link(post.channel_id, post.channel_username, post.message_id)
+    lines = [f'{number}. {emoji} <a href="{html.escape(link)}">{html.escape(title)}</a>']
+    if snippet:
+        lines.append(snippet)
+    meta = f"{local_time(post.date, tz, now)} · {html.escape(post.channel_title or '—')}"
+    lines.append(f"<i>{meta}</i>{extra}")
+    return "\n".join(lines)
+
+
+def fit(header: str, items: Sequence[str], limit: int = MESSAGE_LIMIT) -> tuple[str, int]:
+    """The header and as many items as fit in one message; how many items fitted.
+
+    Telegram counts the text without HTML tags; counting with them errs on the safe side.
+    """
+    text, count = header, 0
+    for item in items:
+        candidate = f"{text}\n\n{item}" if text else item
+        if len(candidate) > limit and count > 0:
+            break
+        text, count = candidate, count + 1
+    return text, count
+
+
+def snippet(text: str, terms: Sequence[str], limit: int = SNIPPET_LIMIT) -> str:
+    """A short piece of text around the first matching word, matches in bold (HTML)."""
+    wanted = set(terms)
+    flat = " ".join(text.split())
+    spans = [m.span() for m in re.finditer(r"\w+", flat) if _stem(m.group(0)) in wanted]
+    if not spans:
+        return html.escape(shorten(flat, limit))
+    start = max(0, spans[0][0] - limit // 3)
+    if start:
+        space = flat.find(" ", start)
+        start = space + 1 if 0 <= space < spans[0][0] else start
+    end = min(len(flat), start + limit)
+    if end < len(flat):
+        space = flat.rfind(" ", start, end)
+        end = space if space > spans[0][1] else end
+    pieces, cursor = [], start
+    for begin, finish in spans:
+        if begin < start or finish > end:
+            continue
+        pieces.append(html.escape(flat[cursor:begin]))
+        pieces.append(f"<b>{html.escape(flat[begin:finish])}</b>")
+        cursor = finish
+    pieces.append(html.escape(flat[cursor:end]))
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(flat) else ""
+    return prefix + "".join(pieces).strip() + suffix
+
+
+def _stem(word: str) -> str:
+    found = stems(word)
+    return found[0] if found else ""

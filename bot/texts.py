@@ -57,6 +57,165 @@ RU: Final[dict[str, str]] = {
     "media_sticker": "Стикер",
     "media_album": "Альбом",
     "media_none": "Пост без текста",
+    "media_missing": "<i>Медиа этого поста в архиве недоступны.</i>",
+    "menu_latest": "📰 Последние новости",
+    "menu_top": "🔥 Самое читаемое",
+    "menu_digest": "☀️ Дайджест",
+    "menu_rates": "💱 Курсы валют",
+    "menu_subscribe": "🔔 Подписаться",
+    "latest_header": "📰 <b>Последние новости</b>",
+    "latest_empty": "Новостей пока нет — загляните чуть позже.",
+    "latest_bad_count": (
+        "Укажите, сколько новостей показать: число от 1 до {max}. Например: /latest 10"
+    ),
+    "latest_capped": "Показываю не больше {max} новостей за раз.",
+    "nav_older": "Старее ▶",
+    "nav_newer": "◀ Новее",
+    "page_gone": "Эта страница устарела. Откройте /latest заново.",
+    "top_header_24h": "🔥 <b>Самое читаемое за сутки</b>",
+    "top_header_7d": "🔥 <b>Самое читаемое за неделю</b>",
+    "top_empty": "За этот период популярных новостей нет.",
+    "top_bad_period": "Выберите период: /top 24h — за сутки, /top 7d — за неделю.",
+    "top_counts": " · ❤️ {reactions} · 👁 {opens}",
+    "post_not_found": "Не нашёл такой пост. Свежие новости — /latest.",
+    "post_deleted": "Этот пост удалён из ленты.",
+    "post_original": "🔗 Открыть в канале",
+    "search_usage": "Напишите, что найти, например: /search ярмарка",
+    "search_header": "🔎 <b>Поиск:</b> {query}",
+    "search_empty": "По запросу «{query}» ничего не нашлось. Попробуйте другие слова.",
+    "search_gone": "Этот поиск устарел — повторите /search.",
+    "nav_next": "Дальше ▶",
+    "nav_prev": "◀ Назад",
+    "cmd_start": "Начало",
+    "cmd_help": "Все команды",
+    "cmd_latest": "Последние новости",
+    "cmd_top": "Самое читаемое",
+    "cmd_search": "Поиск по новостям",
+    "cmd_digest": "Обзор главных новостей",
+    "cmd_subscribe": "Подписка на дайджест",
+    "cmd_unsubscribe": "Отписаться от дайджеста",
+    "cmd_rates": "Курсы тенге",
+    "cmd_convert": "Конвертер валют",
+    "cmd_stats": "Статистика (админ)",
+    "cmd_delete": "Удалить пост (админ)",
+    "cmd_senddigest": "Разослать дайджест (админ)",
+    "digest_header": "☀️ <b>Доброе утро! Предлагаем обзор главных новостей за {date}</b>",
+    "digest_empty": "☀️ <b>Доброе утро!</b> За {date} важных новостей не было. Хорошего дня!",
+    "digest_rates": "💱 Курсы Нацбанка: {rates}",
+    "digest_bad_date": (
+        "Не понял дату. Примеры: /digest 17.12, /digest 17.12.2023, /digest 2023-12-17, "
+        "/digest вчера"
+    ),
+    "digest_future_date": "Этот день ещё не наступил — дайджеста за него пока нет.",
+    "subscribe_done": "🔔 Готово! Дайджест будет приходить каждый день в {time}.",
+    "subscribe_changed": "🔔 Время дайджеста изменено: теперь в {time}.",
+    "subscribe_same": "🔔 Вы уже подписаны: дайджест приходит в {time}.",
+    "subscribe_tomorrow": " Первый придёт завтра.",
+    "subscribe_bad_time": "Укажите время как ЧЧ:ММ, например: /subscribe 07:30",
+    "unsubscribe_done": "🔕 Вы отписались от дайджеста. Вернуться — /subscribe.",
+    "unsubscribe_none": "Вы не подписаны на дайджест. Подписаться — /subscribe.",
+    "admin_only": "Эта команда только для администраторов бота.",
+    "senddigest_confirm": (
+        "Разослать дайджест за {date} всем активным подписчикам, кто его ещё не получил "
+        "(сейчас подписчиков: {count})?"
+    ),
+    "senddigest_yes": "✅ Разослать",
+    "senddigest_no": "Отмена",
+    "senddigest_cancelled": "Рассылка отменена.",
+    "senddigest_started": "📤 Рассылка началась…",
+    "senddigest_progress": "📤 Рассылка: {done} из {total}…",
+    "senddigest_done": (
+        "📬 Рассылка завершена: отправлено {sent}, недоступны {gone}, ошибок {failed}."
+    ),
+    "senddigest_nobody": "📬 Все активные подписчики уже получили дайджест за {date}.",
+    "stats": (
+        "📊 <b>Статистика</b>\n\n"
+        "<b>Посты:</b> всего {total}, за сегодня {today}\n"
+        "По каналам: {channels}\n"
+        "Как пришли: из канала {channel}, пересылкой {forward}, импортом {imported}\n\n"
+        "<b>Подписчики:</b> активных {active}, неактивных {inactive}\n\n"
+        "<b>Рассылки дайджеста:</b>\n{deliveries}\n\n"
+        "<b>Курсы:</b> {rates}"
+    ),
+    "stats_channel": "{title} — {count}",
+    "stats_delivery": (
+        "{day}: отправлено {sent}, ошибок {failed}, ждут {pending}, недоступны {gone}"
+    ),
+    "stats_none": "пока нет",
+    "stats_rates_ok": "загружены {when}",
+    "stats_rates_failed": "последняя попытка {when} не удалась ({error}); удачная — {last_ok}",
+    "stats_rates_never": "ещё не загружались",
+    # Exchange rates: /rates, /rates chart, /convert (bot/handlers/rates.py).
+    "rates_title": "<b>Курсы тенге</b> — Нацбанк РК, на {date}",
+    "rates_line": "{flag}{quant} {code} = <b>{rate} ₸</b>  {change}",
+    "rates_missing": "{code}: курса на эту дату нет",
+    "rates_footer": "Конвертер: /convert 100 usd · график: /rates chart usd 90",
+    "rates_stale": (
+        "⚠️ Сайт Нацбанка сейчас не отвечает. Это последние сохранённые курсы — на {date}; "
+        "они могут быть устаревшими."
+    ),
+    "rates_unavailable": (
+        "😔 Не удалось получить курсы: сайт Нацбанка не отвечает, а сохранённых курсов "
+        "пока нет. Попробуйте чуть позже."
+    ),
+    "rates_usage": (
+        "Не знаю валюту «{word}». Например: /rates — основные курсы, "
+        "<code>/rates cny gbp</code> — выбранные, <code>/rates chart usd 90</code> — график."
+    ),
+    "convert_empty": (
+        "Напишите сумму и валюту, например:\n"
+        "<code>/convert 100 usd</code>\n"
+        "<code>/convert 5000 тенге в рублях</code>\n"
+        "<code>/convert 100 eur usd</code>"
+    ),
+    "convert_not_amount": (
+        "Не понял сумму в «{text}». Напишите число и валюту, например: "
+        "<code>/convert 1 000,50 eur</code>"
+    ),
+    "convert_ambiguous": (
+        "«{text}» — это тысячи или дробь? Напишите, например, "
+        "<code>/convert 1000 usd</code> или <code>/convert 1,00 usd</code>"
+    ),
+    "convert_not_positive": (
+        "Сумма должна быть больше нуля. Например: <code>/convert 100 usd</code>"
+    ),
+    "convert_too_large": (
+        "Слишком большая сумма: конвертирую до 1 000 000 000 000. "
+        "Например: <code>/convert 100 usd</code>"
+    ),
+    "convert_no_currency": (
+        "Какая валюта? Например: <code>/convert {text} usd</code> или "
+        "<code>/convert {text} тенге в рублях</code>"
+    ),
+    "convert_unknown_currency": (
+        "Не знаю валюту «{text}». Напишите код или название, например: "
+        "<code>/convert 100 usd</code> или <code>/convert 100 долларов в рублях</code>"
+    ),
+    "convert_not_quoted": (
+        "Нацбанк РК не публикует курс {code}. Например: <code>/convert 100 usd</code>\n"
+        "Есть курсы: {codes}"
+    ),
+    "convert_too_many": (
+        "Укажите не больше двух валют — из какой и в какую. "
+        "Например: <code>/convert 100 eur в рублях</code>"
+    ),
+    "convert_result": "{amount} {source} = <b>{result} {target}</b>",
+    "convert_rates_used": "По курсу Нацбанка РК на {date}: {rates}",
+    "chart_usage": (
+        "График курса: <code>/rates chart [валюта] [30|90|365]</code>, например "
+        "<code>/rates chart usd 90</code>"
+    ),
+    "chart_no_history": (
+        "Для графика {code} пока мало данных (сохранено дней: {days}). Администратор может "
+        "загрузить историю: <code>python -m bot rates backfill 01.01.2026 31.03.2026</code>"
+    ),
+    "chart_title": "{quant} {code} в тенге, {days} дней",
+    "chart_axis": "₸ за {quant} {code}",
+    "chart_caption": (
+        "{quant} {code} в тенге с {first_date} по {last_date}\n"
+        "Первый: {first} ₸ · последний: {last} ₸\n"
+        "Мин: {min} ₸ ({min_date}) · макс: {max} ₸ ({max_date})"
+    ),
 }
 
 EN: Final[dict[str, str]] = {
@@ -105,6 +264,162 @@ EN: Final[dict[str, str]] = {
     "media_sticker": "Sticker",
     "media_album": "Album",
     "media_none": "Post without text",
+    "media_missing": "<i>This post's media are not available in the archive.</i>",
+    "menu_latest": "📰 Latest news",
+    "menu_top": "🔥 Most read",
+    "menu_digest": "☀️ Digest",
+    "menu_rates": "💱 Exchange rates",
+    "menu_subscribe": "🔔 Subscribe",
+    "latest_header": "📰 <b>Latest news</b>",
+    "latest_empty": "No news yet — check back a little later.",
+    "latest_bad_count": (
+        "Say how many posts to show: a number from 1 to {max}. For example: /latest 10"
+    ),
+    "latest_capped": "Showing at most {max} posts at a time.",
+    "nav_older": "Older ▶",
+    "nav_newer": "◀ Newer",
+    "page_gone": "This page is out of date. Open /latest again.",
+    "top_header_24h": "🔥 <b>Most read in the last 24 hours</b>",
+    "top_header_7d": "🔥 <b>Most read this week</b>",
+    "top_empty": "No popular posts in this period.",
+    "top_bad_period": "Choose a period: /top 24h for a day, /top 7d for a week.",
+    "top_counts": " · ❤️ {reactions} · 👁 {opens}",
+    "post_not_found": "I couldn't find that post. Latest news: /latest.",
+    "post_deleted": "This post was removed from the feed.",
+    "post_original": "🔗 Open in the channel",
+    "search_usage": "Tell me what to find, for example: /search fair",
+    "search_header": "🔎 <b>Search:</b> {query}",
+    "search_empty": "Nothing found for “{query}”. Try other words.",
+    "search_gone": "This search is out of date — run /search again.",
+    "nav_next": "Next ▶",
+    "nav_prev": "◀ Back",
+    "cmd_start": "Start",
+    "cmd_help": "All commands",
+    "cmd_latest": "Latest news",
+    "cmd_top": "Most read",
+    "cmd_search": "Search the news",
+    "cmd_digest": "The day's top stories",
+    "cmd_subscribe": "Subscribe to the digest",
+    "cmd_unsubscribe": "Unsubscribe from the digest",
+    "cmd_rates": "Tenge exchange rates",
+    "cmd_convert": "Currency converter",
+    "cmd_stats": "Statistics (admin)",
+    "cmd_delete": "Delete a post (admin)",
+    "cmd_senddigest": "Send the digest (admin)",
+    "digest_header": "☀️ <b>Good morning! Here are the top stories of {date}</b>",
+    "digest_empty": "☀️ <b>Good morning!</b> There was no major news on {date}. Have a good day!",
+    "digest_rates": "💱 National Bank rates: {rates}",
+    "digest_bad_date": (
+        "I didn't understand the date. Examples: /digest 17.12, /digest 17.12.2023, "
+        "/digest 2023-12-17, /digest yesterday"
+    ),
+    "digest_future_date": "That day hasn't come yet, so there is no digest for it.",
+    "subscribe_done": "🔔 Done! The digest will arrive every day at {time}.",
+    "subscribe_changed": "🔔 Digest time changed: now at {time}.",
+    "subscribe_same": "🔔 You are already subscribed: the digest arrives at {time}.",
+    "subscribe_tomorrow": " The first one comes tomorrow.",
+    "subscribe_bad_time": "Give the time as HH:MM, for example: /subscribe 07:30",
+    "unsubscribe_done": "🔕 You have unsubscribed from the digest. To come back: /subscribe.",
+    "unsubscribe_none": "You are not subscribed to the digest. Subscribe: /subscribe.",
+    "admin_only": "This command is only for the bot's admins.",
+    "senddigest_confirm": (
+        "Send the digest of {date} to every active subscriber who has not had it "
+        "(subscribers now: {count})?"
+    ),
+    "senddigest_yes": "✅ Send",
+    "senddigest_no": "Cancel",
+    "senddigest_cancelled": "Sending cancelled.",
+    "senddigest_started": "📤 Sending…",
+    "senddigest_progress": "📤 Sending: {done} of {total}…",
+    "senddigest_done": "📬 Done: sent {sent}, unreachable {gone}, failed {failed}.",
+    "senddigest_nobody": "📬 Every active subscriber already has the digest of {date}.",
+    "stats": (
+        "📊 <b>Statistics</b>\n\n"
+        "<b>Posts:</b> {total} in all, {today} today\n"
+        "By channel: {channels}\n"
+        "Arrived: from channels {channel}, forwarded {forward}, imported {imported}\n\n"
+        "<b>Subscribers:</b> {active} active, {inactive} inactive\n\n"
+        "<b>Digest deliveries:</b>\n{deliveries}\n\n"
+        "<b>Rates:</b> {rates}"
+    ),
+    "stats_channel": "{title} — {count}",
+    "stats_delivery": "{day}: sent {sent}, failed {failed}, waiting {pending}, unreachable {gone}",
+    "stats_none": "none yet",
+    "stats_rates_ok": "fetched {when}",
+    "stats_rates_failed": "last attempt {when} failed ({error}); last success {last_ok}",
+    "stats_rates_never": "not fetched yet",
+    # Exchange rates: /rates, /rates chart, /convert (bot/handlers/rates.py).
+    "rates_title": "<b>Tenge exchange rates</b> — National Bank of Kazakhstan, {date}",
+    "rates_line": "{flag}{quant} {code} = <b>{rate} ₸</b>  {change}",
+    "rates_missing": "{code}: no rate for this date",
+    "rates_footer": "Converter: /convert 100 usd · chart: /rates chart usd 90",
+    "rates_stale": (
+        "⚠️ The National Bank's site is not answering. These are the last stored rates, "
+        "for {date}; they may be out of date."
+    ),
+    "rates_unavailable": (
+        "😔 Sorry, rates are not available: the National Bank's site is not answering and "
+        "no rates are stored yet. Please try again a little later."
+    ),
+    "rates_usage": (
+        "I don't know the currency “{word}”. For example: /rates — the main rates, "
+        "<code>/rates cny gbp</code> — the ones you choose, <code>/rates chart usd 90</code> "
+        "— a chart."
+    ),
+    "convert_empty": (
+        "Send an amount and a currency, for example:\n"
+        "<code>/convert 100 usd</code>\n"
+        "<code>/convert 5000 kzt to rub</code>\n"
+        "<code>/convert 100 eur usd</code>"
+    ),
+    "convert_not_amount": (
+        "I couldn't find an amount in “{text}”. Send a number and a currency, for example: "
+        "<code>/convert 1000.50 eur</code>"
+    ),
+    "convert_ambiguous": (
+        "Is “{text}” thousands or a fraction? Write, for example, "
+        "<code>/convert 1000 usd</code> or <code>/convert 1.00 usd</code>"
+    ),
+    "convert_not_positive": (
+        "The amount must be more than zero. For example: <code>/convert 100 usd</code>"
+    ),
+    "convert_too_large": (
+        "That amount is too large: I convert up to 1,000,000,000,000. "
+        "For example: <code>/convert 100 usd</code>"
+    ),
+    "convert_no_currency": (
+        "Which currency? For example: <code>/convert {text} usd</code> or "
+        "<code>/convert {text} kzt to rub</code>"
+    ),
+    "convert_unknown_currency": (
+        "I don't know the currency “{text}”. Use a code or a name, for example: "
+        "<code>/convert 100 usd</code> or <code>/convert 100 dollars to rub</code>"
+    ),
+    "convert_not_quoted": (
+        "The National Bank of Kazakhstan does not publish a rate for {code}. "
+        "For example: <code>/convert 100 usd</code>\nRates available: {codes}"
+    ),
+    "convert_too_many": (
+        "Name at most two currencies: from and to. "
+        "For example: <code>/convert 100 eur to rub</code>"
+    ),
+    "convert_result": "{amount} {source} = <b>{result} {target}</b>",
+    "convert_rates_used": "At the National Bank of Kazakhstan rate for {date}: {rates}",
+    "chart_usage": (
+        "Rate chart: <code>/rates chart [currency] [30|90|365]</code>, for example "
+        "<code>/rates chart usd 90</code>"
+    ),
+    "chart_no_history": (
+        "Not enough data for a {code} chart yet ({days} days stored). An admin can load the "
+        "history: <code>python -m bot rates backfill 01.01.2026 31.03.2026</code>"
+    ),
+    "chart_title": "{quant} {code} in tenge, {days} days",
+    "chart_axis": "₸ per {quant} {code}",
+    "chart_caption": (
+        "{quant} {code} in tenge from {first_date} to {last_date}\n"
+        "First: {first} ₸ · last: {last} ₸\n"
+        "Min: {min} ₸ ({min_date}) · max: {max} ₸ ({max_date})"
+    ),
 }
 
 LANGUAGES: Final[dict[str, dict[str, str]]] = {"ru": RU, "en": EN}
@@ -123,3 +438,9 @@ def t(lang: str, key: str, /, **values: object) -> str:
     if not values:
         return template
     return template.format(**{k: html.escape(str(v), quote=False) for k, v in values.items()})
+
+
+def plain(lang: str, key: str, /, **values: object) -> str:
+    """The text `key` in `lang` without escaping: for pieces that are passed on to `t()`,
+    which escapes them once."""
+    return LANGUAGES.get(lang, RU)[key].format(**values)

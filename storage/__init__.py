@@ -12,25 +12,40 @@ from storage.models import (
     Media,
     Post,
     PostPart,
+    PostStats,
+    PostSummary,
     SaveOutcome,
     SaveResult,
+    SearchHit,
     Source,
 )
 from storage.posts import PostRepository
+from storage.rates import FetchRecord, Rate, RateRepository
+from storage.subscribers import DeliveryLedger, DeliveryStatus, Subscriber, SubscriberRepository
 
 __all__ = [
     "Database",
+    "DeliveryLedger",
+    "DeliveryStatus",
     "Entity",
+    "FetchRecord",
     "IncomingMessage",
     "Media",
     "Post",
     "PostPart",
     "PostRepository",
+    "PostStats",
+    "PostSummary",
+    "Rate",
+    "RateRepository",
     "SaveOutcome",
     "SaveResult",
+    "SearchHit",
     "Source",
     "Storage",
     "StorageUnavailable",
+    "Subscriber",
+    "SubscriberRepository",
 ]
 
 
@@ -40,11 +55,20 @@ class Storage:
 
     db: Database
     posts: PostRepository
+    rates: RateRepository
+    subscribers: SubscriberRepository
+    deliveries: DeliveryLedger
 
     @classmethod
     async def open(cls, path: Path | str) -> Storage:
         db = await Database.open(path)
-        return cls(db=db, posts=PostRepository(db))
+        return cls(
+            db=db,
+            posts=PostRepository(db),
+            rates=RateRepository(db),
+            subscribers=SubscriberRepository(db),
+            deliveries=DeliveryLedger(db),
+        )
 
     async def close(self) -> None:
         await self.db.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -151,3 +152,33 @@ class Database:
         except (sqlite3.Error, ValueError):
             return False
         return True
+
+    async def backup(self, target: Path | str) -> None:
+        """Write a consistent copy of the database to `target`, while others keep writing.
+
+        VACUUM INTO reads one snapshot (in WAL mode writers are not blocked, even in other
+        processes) and writes it compacted. The copy goes to a side file that is synced
+        and then renamed, so `target` is never a partial file.
+        """
+        target = Path(target)
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
+        try:
+            try:
+                async with self.reading() as conn:
+                    await conn.execute("VACUUM INTO ?", (str(partial),))
+            except sqlite3.Error as error:
+                if is_transient(error):
+                    raise StorageUnavailable(str(error)) from error
+                if getattr(error, "sqlite_errorname", "") == "SQLITE_CANTOPEN":
+                    raise OSError(f"cannot create {partial}") from error
+                raise
+            await asyncio.to_thread(_sync_file, partial)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+
+def _sync_file(path: Path) -> None:
+    with path.open("rb+") as file:
+        os.fsync(file.fileno())

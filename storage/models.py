@@ -92,6 +92,40 @@ class Post:
 
 
 @dataclass(frozen=True, slots=True)
+class PostSummary:
+    """What a list of posts shows: enough for a headline, a date and a link."""
+
+    id: int
+    channel_id: int
+    message_id: int
+    channel_title: str
+    channel_username: str | None
+    date: datetime
+    text: str
+    media_kinds: list[str]
+    reactions: int = 0
+    opens: int = 0
+
+    @property
+    def score(self) -> int:
+        return self.reactions + self.opens
+
+
+@dataclass(frozen=True, slots=True)
+class PostStats:
+    total: int
+    recent: int
+    by_channel: list[tuple[str, int]]
+    by_source: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    post: PostSummary
+    rank: float
+
+
+@dataclass(frozen=True, slots=True)
 class SaveResult:
     outcome: SaveOutcome
     post_id: int

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,11 +18,14 @@ from storage.models import (
     Media,
     Post,
     PostPart,
+    PostStats,
+    PostSummary,
     SaveOutcome,
     SaveResult,
+    SearchHit,
     Source,
 )
-from storage.search_text import index_body
+from storage.search_text import index_body, match_expression, query_terms
 
 
 def _ts(value: datetime | None) -> int | None:
@@ -59,31 +64,68 @@ class PostRepository:
     async def save(self, msg: IncomingMessage) -> SaveResult:
         """Store a message once, whatever the order or number of times it arrives."""
         async with self.db.transaction() as conn:
+            return await self._save_in(conn, msg)
+
+    async def save_many(
+        self, messages: Sequence[IncomingMessage], *, concurrency: int = 16
+    ) -> list[SaveResult]:
+        """save() each message, all in one transaction: every one is stored, or none.
+
+        Messages of one post (the same message, or the same album) are saved in their
+        order; different posts are saved `concurrency` at a time, so that their statements
+        queue on the database thread instead of each waiting for the one before (aiosqlite
+        runs every statement on its own thread, and the round trip dominates a batch).
+        """
+        posts: dict[tuple[int, int | str], list[int]] = {}
+        for index, msg in enumerate(messages):
+            key = msg.media_group_id if msg.media_group_id is not None else msg.message_id
+            posts.setdefault((msg.channel_id, key), []).append(index)
+        results: list[SaveResult | None] = [None] * len(messages)
+        queue = iter(posts.values())
+
+        async def worker(conn: aiosqlite.Connection) -> None:
+            # One shared iterator: each worker takes the next post when it is free.
+            for indexes in queue:
+                for index in indexes:
+                    results[index] = await self._save_in(conn, messages[index])
+
+        async with self.db.transaction() as conn:
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for _ in range(max(1, min(concurrency, len(posts)))):
+                        group.create_task(worker(conn))
+            except BaseExceptionGroup as failed:
+                # The transaction turns SQLite's "cannot write now" into StorageUnavailable
+                # and rolls back; it needs the error itself, not a group.
+                raise failed.exceptions[0] from None
+        return [result for result in results if result is not None]
+
+    async def _save_in(self, conn: aiosqlite.Connection, msg: IncomingMessage) -> SaveResult:
+        cursor = await conn.execute(
+            "SELECT * FROM post_parts WHERE channel_id = ? AND message_id = ?",
+            (msg.channel_id, msg.message_id),
+        )
+        part = await cursor.fetchone()
+        if part is not None:
+            return await self._update_part(conn, part, msg)
+
+        post_id = None
+        if msg.media_group_id is not None:
             cursor = await conn.execute(
-                "SELECT * FROM post_parts WHERE channel_id = ? AND message_id = ?",
-                (msg.channel_id, msg.message_id),
+                "SELECT id FROM posts WHERE channel_id = ? AND media_group_id = ?",
+                (msg.channel_id, msg.media_group_id),
             )
-            part = await cursor.fetchone()
-            if part is not None:
-                return await self._update_part(conn, part, msg)
+            row = await cursor.fetchone()
+            post_id = None if row is None else int(row["id"])
 
-            post_id = None
-            if msg.media_group_id is not None:
-                cursor = await conn.execute(
-                    "SELECT id FROM posts WHERE channel_id = ? AND media_group_id = ?",
-                    (msg.channel_id, msg.media_group_id),
-                )
-                row = await cursor.fetchone()
-                post_id = None if row is None else int(row["id"])
-
-            if post_id is None:
-                post_id = await self._insert_post(conn, msg)
-                await self._insert_part(conn, post_id, msg)
-                return SaveResult(SaveOutcome.CREATED, post_id)
-
+        if post_id is None:
+            post_id = await self._insert_post(conn, msg)
             await self._insert_part(conn, post_id, msg)
-            await self._refresh(conn, post_id, msg)
-            return SaveResult(SaveOutcome.PART_ADDED, post_id)
+            return SaveResult(SaveOutcome.CREATED, post_id)
+
+        await self._insert_part(conn, post_id, msg)
+        await self._refresh(conn, post_id, msg)
+        return SaveResult(SaveOutcome.PART_ADDED, post_id)
 
     async def _insert_post(self, conn: aiosqlite.Connection, msg: IncomingMessage) -> int:
         cursor = await conn.execute(
@@ -285,14 +327,160 @@ class PostRepository:
                 return None
             return await self._load(conn, row)
 
-    async def search_ids(self, stems_query: str, limit: int = 20) -> list[int]:
-        """Ids of live posts whose index matches an FTS5 query, best first."""
+    async def search_ids(self, query: str, limit: int = 20) -> list[int]:
+        """Ids of live posts matching a reader's query, best first."""
+        return [hit.post.id for hit in await self.search(query, limit=limit)]
+
+    async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> list[SearchHit]:
+        """Live posts matching every word of the query (any word, when none has all).
+
+        Ranked by BM25 with newer posts first among equals. A word found in a large part
+        of the archive is ranked among its SEARCH_WINDOW newest matches, which keeps a
+        common word as fast as a rare one and favours the news of the day.
+        """
+        terms = query_terms(query)
+        if not terms:
+            return []
+        async with self.db.reading() as conn:
+            ranked = await self._ranked(conn, match_expression(terms))
+            if not ranked and len(terms) > 1:
+                ranked = await self._ranked(conn, match_expression(terms, any_term=True))
+            page = ranked[offset : offset + limit]
+            summaries = await self._summaries(conn, [post_id for post_id, _ in page])
+        return [
+            SearchHit(summaries[post_id], rank) for post_id, rank in page if post_id in summaries
+        ]
+
+    async def _ranked(self, conn: aiosqlite.Connection, expression: str) -> list[tuple[int, float]]:
+        cursor = await conn.execute(
+            """
+            SELECT rowid, bm25(posts_fts) FROM posts_fts WHERE posts_fts MATCH ?
+             ORDER BY rowid DESC LIMIT ?
+            """,
+            (expression, SEARCH_WINDOW),
+        )
+        rows = [(int(r[0]), float(r[1])) for r in await cursor.fetchall()]
+        # bm25() is lower for better matches; ids grow with time, so -id puts newer first.
+        rows.sort(key=lambda r: (round(r[1], 3), -r[0]))
+        return rows
+
+    async def latest(
+        self, limit: int, *, before: tuple[datetime, int] | None = None
+    ) -> list[PostSummary]:
+        """Live posts, newest first; `before` = (date, id) of the last one already shown."""
+        where, params = "", []
+        if before is not None:
+            where = "AND (date, id) < (?, ?)"
+            params = [int(before[0].timestamp()), before[1]]
+        return await self._summary_query(
+            f"WHERE deleted = 0 {where} ORDER BY date DESC, id DESC LIMIT ?",
+            [*params, limit],
+        )
+
+    async def newer(self, limit: int, *, after: tuple[datetime, int]) -> list[PostSummary]:
+        """The `limit` live posts just newer than (date, id), returned newest first."""
+        found = await self._summary_query(
+            "WHERE deleted = 0 AND (date, id) > (?, ?) ORDER BY date ASC, id ASC LIMIT ?",
+            [int(after[0].timestamp()), after[1], limit],
+        )
+        return found[::-1]
+
+    async def top(self, since: datetime, limit: int) -> list[PostSummary]:
+        """Most popular live posts since a moment: reactions plus readers who opened them,
+        ties to the newer."""
+        return await self._summary_query(
+            """
+            WHERE deleted = 0 AND date >= ?
+            ORDER BY reactions + opens DESC, date DESC, id DESC LIMIT ?
+            """,
+            [int(since.timestamp()), limit],
+        )
+
+    async def top_between(self, start: datetime, end: datetime, limit: int) -> list[PostSummary]:
+        """Most popular live posts published in [start, end), ranked as top()."""
+        return await self._summary_query(
+            """
+            WHERE deleted = 0 AND date >= ? AND date < ?
+            ORDER BY reactions + opens DESC, date DESC, id DESC LIMIT ?
+            """,
+            [int(start.timestamp()), int(end.timestamp()), limit],
+        )
+
+    async def stats(self, since: datetime) -> PostStats:
+        """Totals for /stats: live posts, those since a moment, by channel, by arrival."""
         async with self.db.reading() as conn:
             cursor = await conn.execute(
-                "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rank LIMIT ?",
-                (stems_query, limit),
+                "SELECT count(*), coalesce(sum(date >= ?), 0) FROM posts WHERE deleted = 0",
+                (int(since.timestamp()),),
             )
-            return [int(row[0]) for row in await cursor.fetchall()]
+            row = await cursor.fetchone()
+            assert row is not None
+            total, recent = int(row[0]), int(row[1])
+            cursor = await conn.execute(
+                """
+                SELECT channel_title, channel_username, count(*) AS n FROM posts
+                 WHERE deleted = 0 GROUP BY channel_id ORDER BY n DESC LIMIT 10
+                """
+            )
+            by_channel = [
+                (r["channel_title"] or r["channel_username"] or "?", int(r["n"]))
+                for r in await cursor.fetchall()
+            ]
+            cursor = await conn.execute(
+                "SELECT source, count(*) FROM posts WHERE deleted = 0 GROUP BY source"
+            )
+            by_source = {str(r[0]): int(r[1]) for r in await cursor.fetchall()}
+        return PostStats(total, recent, by_channel, by_source)
+
+    async def record_open(self, post_id: int, user_id: int) -> bool:
+        """Count a reader's first open of a post; False when they had opened it before."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                """
+                INSERT INTO post_opens (post_id, user_id, opened_at) VALUES (?, ?, ?)
+                ON CONFLICT DO NOTHING
+                """,
+                (post_id, user_id, int(time.time())),
+            )
+            if cursor.rowcount == 0:
+                return False
+            await conn.execute("UPDATE posts SET opens = opens + 1 WHERE id = ?", (post_id,))
+            return True
+
+    async def save_search(self, query: str) -> int:
+        """An id for a search query, the same id for the same query."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                """
+                INSERT INTO searches (query, created_at) VALUES (?, ?)
+                ON CONFLICT (query) DO UPDATE SET created_at = excluded.created_at
+                RETURNING id
+                """,
+                (query, int(time.time())),
+            )
+            row = await cursor.fetchone()
+            assert row is not None
+            return int(row[0])
+
+    async def get_search(self, search_id: int) -> str | None:
+        async with self.db.reading() as conn:
+            cursor = await conn.execute("SELECT query FROM searches WHERE id = ?", (search_id,))
+            row = await cursor.fetchone()
+            return None if row is None else str(row[0])
+
+    async def _summary_query(self, tail: str, params: list[Any]) -> list[PostSummary]:
+        async with self.db.reading() as conn:
+            cursor = await conn.execute(f"{_SUMMARY_SELECT} {tail}", params)
+            return [_summary(row) for row in await cursor.fetchall()]
+
+    async def _summaries(
+        self, conn: aiosqlite.Connection, ids: list[int]
+    ) -> dict[int, PostSummary]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        cursor = await conn.execute(f"{_SUMMARY_SELECT} WHERE deleted = 0 AND id IN ({marks})", ids)
+        return {int(row["id"]): _summary(row) for row in await cursor.fetchall()}
 
     async def count(self) -> int:
         async with self.db.reading() as conn:
@@ -334,6 +522,36 @@ class PostRepository:
             deleted=bool(row["deleted"]),
             parts=parts,
         )
+
+
+_SUMMARY_SELECT = """
+    SELECT id, channel_id, message_id, channel_title, channel_username, date, text,
+           reactions, opens,
+           (SELECT group_concat(media_kind) FROM post_parts
+             WHERE post_parts.post_id = posts.id AND media_kind IS NOT NULL) AS media_kinds
+      FROM posts
+"""
+
+#: How many of the newest matches of a query are ranked.
+SEARCH_WINDOW = 1000
+
+
+def _summary(row: aiosqlite.Row) -> PostSummary:
+    date = _dt(row["date"])
+    assert date is not None
+    kinds = row["media_kinds"]
+    return PostSummary(
+        id=int(row["id"]),
+        channel_id=int(row["channel_id"]),
+        message_id=int(row["message_id"]),
+        channel_title=row["channel_title"],
+        channel_username=row["channel_username"],
+        date=date,
+        text=row["text"],
+        media_kinds=kinds.split(",") if kinds else [],
+        reactions=int(row["reactions"]),
+        opens=int(row["opens"]),
+    )
 
 
 def _load_entities(raw: str) -> list[Entity]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.app import run_polling
+from bot.clock import Clock, system_clock
 from bot.config import Settings
 from storage import Storage
 from tests.fake_telegram import TOKEN, FakeTelegram
@@ -63,10 +64,10 @@ async def start_bot(
 ) -> AsyncIterator[Callable[..., Any]]:
     running: list[RunningBot] = []
 
-    async def start(**overrides: Any) -> RunningBot:
+    async def start(clock: Clock = system_clock, **overrides: Any) -> RunningBot:
         settings = make_settings(fake_telegram.url, tmp_path / "bot.db", **overrides)
         stop = asyncio.Event()
-        task = asyncio.create_task(run_polling(settings, stop=stop))
+        task = asyncio.create_task(run_polling(settings, stop=stop, clock=clock))
         bot = RunningBot(fake_telegram, settings, task, stop)
         running.append(bot)
         await fake_telegram.wait_until(

@@ -34,6 +34,17 @@ _JSON_PARAMS = {
     "reply_parameters",
     "scope",
 }
+_SEND_METHODS = {
+    "sendMessage",
+    "sendPhoto",
+    "sendVideo",
+    "sendDocument",
+    "sendAnimation",
+    "sendAudio",
+    "sendVoice",
+    "sendVideoNote",
+    "sendSticker",
+}
 _INT_PARAMS = {"chat_id", "from_chat_id", "message_id", "offset", "limit", "timeout"}
 
 
@@ -218,7 +229,12 @@ class FakeTelegram:
             }
         chat_id = int(params.get("chat_id", 0) or 0)
         chat = {"id": chat_id, "type": "private" if chat_id > 0 else "channel", "title": "chat"}
-        if method in {"sendMessage", "sendPhoto", "sendVideo", "sendDocument", "sendAnimation"}:
+        if method == "sendMediaGroup":
+            return [
+                {"message_id": next(self._message_ids[chat_id]), "date": now, "chat": chat}
+                for _ in params.get("media", [])
+            ]
+        if method in _SEND_METHODS:
             message: dict[str, Any] = {
                 "message_id": next(self._message_ids[chat_id]),
                 "date": now,

@@ -172,3 +172,28 @@ def reaction_count(
             ],
         }
     }
+
+
+def callback_query(
+    data: str,
+    *,
+    user: dict[str, Any] = READER,
+    message_id: int = 1,
+    query_id: str = "cq-1",
+) -> dict[str, Any]:
+    """A press of an inline button under the bot's message `message_id`."""
+    return {
+        "callback_query": {
+            "id": query_id,
+            "from": user,
+            "chat_instance": "ci-1",
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "from": {"id": 7000000001, "is_bot": True, "first_name": "News"},
+                "chat": _private_chat(user),
+                "date": BASE_DATE,
+                "text": "…",
+            },
+        }
+    }

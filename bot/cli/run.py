@@ -1,4 +1,7 @@
-"""`python -m bot run`: the bot itself (the default command)."""
+"""`python -m bot run`: the bot itself (the default command).
+
+Long polling, or a webhook server when WEBHOOK_URL is set: the environment alone decides.
+"""
 
 from __future__ import annotations
 
@@ -12,26 +15,28 @@ from bot.config import Settings
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("run", help="run the bot (the default)")
+    parser = commands.add_parser(
+        "run", help="run the bot (the default): long polling, or a webhook if WEBHOOK_URL is set"
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_polling
+    from bot.webhook import WebhookError, run_webhook
 
-    if settings.webhook_url:
+    try:
+        if settings.webhook_url:
+            asyncio.run(run_webhook(settings))
+        else:
+            asyncio.run(run_polling(settings))
+    except TelegramUnauthorizedError:
         print(
-            "WEBHOOK_URL: webhook mode is not available in this version; unset it to use "
-            "long polling.",
+            "BOT_TOKEN was refused by Telegram: check it with @BotFather (/token).",
             file=sys.stderr,
         )
         return 2
-    try:
-        asyncio.run(run_polling(settings))
-    except TelegramUnauthorizedError:
-        print(
-            "BOT_TOKEN: Telegram rejected the token. Check it with @BotFather (/token).",
-            file=sys.stderr,
-        )
+    except WebhookError as error:
+        print(error, file=sys.stderr)
         return 2
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import channel, errors, forwards, start
+from bot.handlers import admin, channel, digest, errors, forwards, news, rates, start
 
 
 def routers() -> list[Router]:
@@ -14,5 +14,10 @@ def routers() -> list[Router]:
         channel.create_router(),
         # Forwards before commands: a forwarded "/start" text is a post, not a command.
         forwards.create_router(),
+        # Before start: a /start post_ID deep link opens the post instead of greeting.
+        news.create_router(),
+        digest.create_router(),
+        admin.create_router(),
+        rates.create_router(),
         start.create_router(),  # last: its catch-all answers unknown commands
     ]

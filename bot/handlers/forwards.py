@@ -9,7 +9,7 @@ from aiogram.enums import ChatType
 from aiogram.types import Message, MessageOriginChannel
 
 from bot.filters import IsAdmin
-from bot.render import headline
+from bot.render import post_headline
 from bot.services.ingest import STORED_CONTENT, AlbumNotices, from_forward
 from bot.texts import t
 from storage import SaveOutcome, Storage
@@ -60,7 +60,7 @@ async def store_forward(
         return
     post = await storage.posts.get(result.post_id)
     assert post is not None
-    await message.answer(t(lang, _REPLY[result.outcome], headline=headline(post, lang)))
+    await message.answer(t(lang, _REPLY[result.outcome], headline=post_headline(post, lang)))
 
 
 async def refuse_not_channel_post(message: Message, lang: str) -> None:

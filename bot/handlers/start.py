@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandStart
-from aiogram.types import Message
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.callbacks import Menu
 from bot.config import Settings
 from bot.texts import t
 
@@ -20,8 +21,25 @@ def create_router() -> Router:
     return router
 
 
+def menu(lang: str) -> InlineKeyboardMarkup:
+    """The main actions, as buttons under the greeting."""
+
+    def button(action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            text=t(lang, f"menu_{action}"), callback_data=Menu(a=action).pack()
+        )
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button("latest"), button("top")],
+            [button("digest"), button("rates")],
+            [button("subscribe")],
+        ]
+    )
+
+
 async def start(message: Message, lang: str) -> None:
-    await message.answer(t(lang, "start"))
+    await message.answer(t(lang, "start"), reply_markup=menu(lang))
 
 
 async def help_(message: Message, lang: str, settings: Settings) -> None:

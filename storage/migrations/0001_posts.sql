@@ -22,7 +22,7 @@ CREATE TABLE posts (
 );
 CREATE UNIQUE INDEX posts_album ON posts (channel_id, media_group_id)
     WHERE media_group_id IS NOT NULL;
-CREATE INDEX posts_date ON posts (date DESC) WHERE deleted = 0;
+CREATE INDEX posts_date ON posts (date DESC, id DESC) WHERE deleted = 0;
 
 -- Every Telegram message that makes up a post, with its own text and media, so that
 -- an edit of any album item lands on the right part.

@@ -1,0 +1,113 @@
+"""The morning digest for readers: /digest, /subscribe, /unsubscribe and their buttons."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import Menu
+from bot.clock import Clock
+from bot.config import Settings, parse_hhmm
+from bot.services.digest import DateError, DigestService, parse_day
+from bot.texts import t
+from storage import Storage
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(digest, Command("digest"))
+    router.message.register(subscribe, Command("subscribe"))
+    router.message.register(unsubscribe, Command("unsubscribe"))
+    router.callback_query.register(menu_digest, Menu.filter(F.a == "digest"))
+    router.callback_query.register(menu_subscribe, Menu.filter(F.a == "subscribe"))
+    return router
+
+
+def first_day(now_local: datetime, at: time) -> date:
+    """Today if the subscriber's time is still ahead today, else tomorrow."""
+    today = now_local.date()
+    if now_local.time().replace(second=0, microsecond=0) < at:
+        return today
+    return date.fromordinal(today.toordinal() + 1)
+
+
+async def digest(
+    message: Message,
+    command: CommandObject,
+    digests: DigestService,
+    settings: Settings,
+    clock: Clock,
+    lang: str,
+) -> None:
+    today = clock().astimezone(settings.timezone).date()
+    try:
+        day = parse_day(command.args, today)
+    except DateError as error:
+        await message.answer(t(lang, str(error)))
+        return
+    await message.answer(await digests.text(day, lang, today=today))
+
+
+async def menu_digest(
+    query: CallbackQuery, digests: DigestService, settings: Settings, clock: Clock, lang: str
+) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        today = clock().astimezone(settings.timezone).date()
+        await query.message.answer(await digests.text(today, lang, today=today))
+
+
+async def _subscribe(
+    chat_id: int, at: time, storage: Storage, settings: Settings, clock: Clock, lang: str
+) -> str:
+    now_local = clock().astimezone(settings.timezone)
+    first = first_day(now_local, at)
+    previous = await storage.subscribers.subscribe(
+        chat_id, lang=lang, send_time=at, first_day=first
+    )
+    shown = at.strftime("%H:%M")
+    if previous is not None and previous.active and previous.send_time == at:
+        return t(lang, "subscribe_same", time=shown)
+    key = "subscribe_changed" if previous is not None and previous.active else "subscribe_done"
+    text = t(lang, key, time=shown)
+    if first > now_local.date():
+        text += t(lang, "subscribe_tomorrow")
+    return text
+
+
+async def subscribe(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    settings: Settings,
+    clock: Clock,
+    lang: str,
+) -> None:
+    at = settings.digest_time
+    if command.args and command.args.strip():
+        try:
+            at = parse_hhmm(command.args.strip().split()[0])
+        except ValueError:
+            await message.answer(t(lang, "subscribe_bad_time"))
+            return
+    await message.answer(await _subscribe(message.chat.id, at, storage, settings, clock, lang))
+
+
+async def menu_subscribe(
+    query: CallbackQuery, storage: Storage, settings: Settings, clock: Clock, lang: str
+) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        chat_id = query.message.chat.id
+        text = await _subscribe(chat_id, settings.digest_time, storage, settings, clock, lang)
+        await query.message.answer(text)
+
+
+async def unsubscribe(message: Message, storage: Storage, lang: str) -> None:
+    if await storage.subscribers.deactivate(message.chat.id, "unsubscribed"):
+        await message.answer(t(lang, "unsubscribe_done"))
+    else:
+        await message.answer(t(lang, "unsubscribe_none"))

@@ -1,0 +1,42 @@
+"""Startup and shutdown hooks for what runs beside the update handlers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiogram import Bot, Dispatcher
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services.delivery import Delivery, RateLimiter
+from bot.services.digest import DigestService
+from bot.services.scheduler import DigestScheduler
+from storage import Storage
+
+
+async def start_scheduler(
+    bot: Bot,
+    dispatcher: Dispatcher,
+    storage: Storage,
+    settings: Settings,
+    clock: Clock,
+    digests: DigestService,
+) -> None:
+    delivery = Delivery(bot, RateLimiter(settings.send_rate))
+    scheduler = DigestScheduler(
+        storage,
+        digests,
+        delivery,
+        tz=settings.timezone,
+        catchup=timedelta(hours=settings.digest_catchup_hours),
+        clock=clock,
+    )
+    dispatcher["delivery"] = delivery
+    dispatcher["scheduler"] = scheduler
+    await scheduler.start()
+
+
+async def stop_scheduler(dispatcher: Dispatcher) -> None:
+    scheduler = dispatcher.workflow_data.get("scheduler")
+    if isinstance(scheduler, DigestScheduler):
+        await scheduler.stop()

@@ -1,0 +1,91 @@
+"""Sending a stored post to a reader as it was published: text, formatting and media."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaAudio,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+)
+
+from bot.render import post_headline, post_html, post_link
+from bot.texts import t
+from storage import Media, Post
+
+log = logging.getLogger(__name__)
+
+_SEND_ONE = {
+    "photo": "send_photo",
+    "video": "send_video",
+    "animation": "send_animation",
+    "document": "send_document",
+    "audio": "send_audio",
+    "voice": "send_voice",
+}
+_ALBUM_ITEM = {
+    "photo": InputMediaPhoto,
+    "video": InputMediaVideo,
+    "document": InputMediaDocument,
+    "audio": InputMediaAudio,
+}
+
+
+def original_button(post: Post, lang: str) -> InlineKeyboardMarkup:
+    url = post_link(post.channel_id, post.channel_username, post.message_id)
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=t(lang, "post_original"), url=url)]]
+    )
+
+
+async def send_post(bot: Bot, chat_id: int, post: Post, lang: str) -> None:
+    """The post in full, with a button to the original. Media that Telegram no longer
+    serves (or that an import could not carry) fall back to the text alone."""
+    text = post_html(post)
+    markup = original_button(post, lang)
+    media = [m for m in post.media if m.file_id]
+    try:
+        if len(media) > 1 and all(m.kind in _ALBUM_ITEM for m in media):
+            await _send_album(bot, chat_id, post, media, text)
+            await bot.send_message(chat_id, _title(post, lang), reply_markup=markup)
+            return
+        if len(media) == 1 and media[0].kind in _SEND_ONE and len(post.text) <= 1024:
+            send = getattr(bot, _SEND_ONE[media[0].kind])
+            await send(chat_id, media[0].file_id, caption=text or None, reply_markup=markup)
+            return
+        if media and media[0].kind in ("video_note", "sticker") and media[0].file_id:
+            # These take no caption: the media first, then the text below.
+            if media[0].kind == "video_note":
+                await bot.send_video_note(chat_id, media[0].file_id)
+            else:
+                await bot.send_sticker(chat_id, media[0].file_id)
+    except TelegramBadRequest as error:
+        log.warning("post media could not be sent post_id=%s: %s", post.id, error.message)
+        media = []
+    body = text or _title(post, lang)
+    if post.media and not media:
+        body += "\n\n" + t(lang, "media_missing")
+    await bot.send_message(chat_id, body, reply_markup=markup)
+
+
+async def _send_album(bot: Bot, chat_id: int, post: Post, media: list[Media], text: str) -> None:
+    holder = next((p.message_id for p in post.parts if p.text), None)
+    items = []
+    for part in post.parts:
+        if part.media is None or not part.media.file_id:
+            continue
+        cls = _ALBUM_ITEM[part.media.kind]
+        caption = text if part.message_id == holder else None
+        items.append(cls(media=part.media.file_id, caption=caption))
+    await bot.send_media_group(chat_id, items[:10])
+
+
+def _title(post: Post, lang: str) -> str:
+    return f"<b>{html.escape(post_headline(post, lang))}</b>"

@@ -1,0 +1,188 @@
+"""Sending many messages within Telegram's limits: the one path for every bulk send.
+
+- One shared pace for all senders, a notch under Telegram's ~30 messages per second.
+- A 429 pauses every sender for retry_after, then the message is tried again.
+- Each chat gets at most one message a second (private) or twenty a minute (groups and
+  channels), whatever else is being sent.
+- 403 (blocked, deactivated, kicked) and 400 "chat not found" end delivery to that chat;
+  network errors and 5xx are retried with backoff a bounded number of times.
+- Several sends are in flight at once, so that network latency does not cap the rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+import aiohttp
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+
+log = logging.getLogger(__name__)
+
+PRIVATE_INTERVAL = 1.0
+GROUP_INTERVAL = 3.0  # 20 a minute
+DEFAULT_CONCURRENCY = 8
+MAX_RETRIES = 4
+MAX_FLOOD_WAITS = 10
+
+Monotonic = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Outcome(enum.StrEnum):
+    SENT = "sent"
+    #: The chat cannot receive messages from the bot any more (403, chat not found).
+    GONE = "gone"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    outcome: Outcome
+    error: str | None = None
+    value: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    chat_id: int
+    #: Makes the API call(s) for this chat; its return value is kept in the Result.
+    send: Callable[[Bot, int], Awaitable[object]]
+
+
+class RateLimiter:
+    """A steady pace shared by every sender, and a pause they all obey after a 429."""
+
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.interval = 0.0 if not rate else 1.0 / rate
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._next = 0.0
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+        self._chat_next: dict[int, float] = {}
+
+    def pause(self, seconds: float) -> None:
+        until = self._monotonic() + seconds
+        if until > self._paused_until:
+            log.warning("flood control: all sending paused for %.0fs", seconds)
+            self._paused_until = until
+
+    async def wait(self, chat_id: int | None = None) -> None:
+        """Until this send may go: the chat's own spacing, then the shared pace."""
+        if chat_id is not None:
+            await self._wait_chat(chat_id)
+        async with self._lock:
+            while True:
+                now = self._monotonic()
+                ready = max(self._next, self._paused_until)
+                if ready <= now:
+                    break
+                await self._sleep(ready - now)
+            self._next = max(now, self._next) + self.interval
+
+    async def _wait_chat(self, chat_id: int) -> None:
+        interval = PRIVATE_INTERVAL if chat_id > 0 else GROUP_INTERVAL
+        while True:
+            now = self._monotonic()
+            ready = self._chat_next.get(chat_id, 0.0)
+            if ready <= now:
+                self._chat_next[chat_id] = now + interval
+                return
+            await self._sleep(ready - now)
+
+
+class Delivery:
+    def __init__(
+        self,
+        bot: Bot,
+        limiter: RateLimiter,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_retries: int = MAX_RETRIES,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.bot = bot
+        self.limiter = limiter
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        self._sleep = sleep
+
+    async def run(
+        self,
+        jobs: Iterable[Job],
+        on_result: Callable[[Job, Result], Awaitable[None]],
+        *,
+        before_send: Callable[[Job], Awaitable[None]] | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> None:
+        """Send every job, at most `concurrency` at a time; report each as it ends.
+
+        `before_send` runs just before a job's first request (to record it as in flight);
+        once `stop` is set no new job starts, and those in flight finish.
+        """
+        queue = iter(jobs)
+
+        async def worker() -> None:
+            for job in queue:
+                if stop is not None and stop.is_set():
+                    return
+                result = await self.send(job, before_send)
+                await on_result(job, result)
+
+        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+
+    async def send(
+        self, job: Job, before_send: Callable[[Job], Awaitable[None]] | None = None
+    ) -> Result:
+        attempts, flood_waits, started = 0, 0, False
+        while True:
+            await self.limiter.wait(job.chat_id)
+            if not started and before_send is not None:
+                await before_send(job)
+            started = True
+            try:
+                value = await job.send(self.bot, job.chat_id)
+                return Result(Outcome.SENT, value=value)
+            except TelegramRetryAfter as error:
+                flood_waits += 1
+                self.limiter.pause(error.retry_after)
+                if flood_waits > MAX_FLOOD_WAITS:
+                    return Result(Outcome.FAILED, f"flood control: {error.message}")
+            except TelegramForbiddenError as error:
+                return Result(Outcome.GONE, error.message)
+            except (TelegramBadRequest, TelegramNotFound) as error:
+                if "chat not found" in error.message.lower():
+                    return Result(Outcome.GONE, error.message)
+                return Result(Outcome.FAILED, error.message)
+            except (TelegramServerError, TelegramNetworkError, aiohttp.ClientError) as error:
+                attempts += 1
+                if attempts > self.max_retries:
+                    return Result(Outcome.FAILED, f"{type(error).__name__}: {error}")
+                delay = min(2.0**attempts * 0.25, 10.0)
+                log.warning(
+                    "send failed chat_id=%s attempt=%s retry_in=%.2fs: %s",
+                    job.chat_id,
+                    attempts,
+                    delay,
+                    error,
+                )
+                await self._sleep(delay)

@@ -1,0 +1,172 @@
+"""The morning digest: which posts, for which day, and how it reads.
+
+The digest for local date D covers the 24 hours from D−1 at DIGEST_TIME to D at
+DIGEST_TIME in TIMEZONE, ranked as /top ranks, with a line of the day's rates when the
+rates service has them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sqlite3
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.render import MESSAGE_LIMIT, post_headline, post_link, split_emoji
+from bot.services.convert import format_number
+from bot.services.rates import RatesService
+from bot.texts import t
+from storage import PostRepository, PostSummary, StorageUnavailable
+from storage.rates import Rate
+
+DIGEST_SIZE = 10
+
+MONTHS = {
+    "ru": [
+        "января",
+        "февраля",
+        "марта",
+        "апреля",
+        "мая",
+        "июня",
+        "июля",
+        "августа",
+        "сентября",
+        "октября",
+        "ноября",
+        "декабря",
+    ],
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+}
+
+_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})(?:\.(\d{2}|\d{4}))?$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_YESTERDAY = {"вчера", "yesterday"}
+_TODAY = {"сегодня", "today"}
+
+
+class DateError(ValueError):
+    """Why a date argument cannot be used: the key of a text for the reader."""
+
+
+def date_in_words(day: date, lang: str) -> str:
+    """17 декабря / December 17; the year only when it is not the current one."""
+    month = MONTHS.get(lang, MONTHS["ru"])[day.month - 1]
+    return f"{month} {day.day}" if lang == "en" else f"{day.day} {month}"
+
+
+def parse_day(arg: str | None, today: date) -> date:
+    """17.12, 17.12.2023, 2023-12-17, вчера/yesterday, сегодня/today, or nothing (today).
+
+    A day and month without a year mean their latest occurrence up to today, so "17.12"
+    in January is last December. Raises DateError("digest_bad_date" or
+    "digest_future_date").
+    """
+    text = (arg or "").strip().lower()
+    if not text or text in _TODAY:
+        return today
+    if text in _YESTERDAY:
+        return today - timedelta(days=1)
+    try:
+        if match := _DOTTED.match(text):
+            day_, month = int(match[1]), int(match[2])
+            if match[3] is None:
+                found = date(today.year, month, day_)
+                if found > today:
+                    found = date(today.year - 1, month, day_)
+            else:
+                year = int(match[3])
+                found = date(year + 2000 if year < 100 else year, month, day_)
+        elif match := _ISO.match(text):
+            found = date(int(match[1]), int(match[2]), int(match[3]))
+        else:
+            raise DateError("digest_bad_date")
+    except ValueError as error:
+        if isinstance(error, DateError):
+            raise
+        raise DateError("digest_bad_date") from None
+    if found > today:
+        raise DateError("digest_future_date")
+    return found
+
+
+def window(day: date, at: time, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[D−1 at `at`, D at `at`) in `tz`, as aware datetimes (historic offsets included)."""
+    end = datetime.combine(day, at, tzinfo=tz)
+    start = datetime.combine(day - timedelta(days=1), at, tzinfo=tz)
+    return start, end
+
+
+def rates_line(rates: Sequence[Rate], lang: str) -> str:
+    parts = []
+    for rate in rates:
+        unit = f"{rate.quant} " if rate.quant != 1 else ""
+        parts.append(f"{unit}{rate.code} {format_number(rate.rate, lang)}")
+    return t(lang, "digest_rates", rates=" · ".join(parts))
+
+
+def compose(
+    day: date, posts: Sequence[PostSummary], rates: Sequence[Rate] | None, lang: str
+) -> str:
+    """The digest's HTML: greeting with the date in words, the posts, the rates."""
+    when = date_in_words(day, lang)
+    if not posts:
+        text = t(lang, "digest_empty", date=when)
+    else:
+        lines = [t(lang, "digest_header", date=when), ""]
+        for post in posts:
+            emoji, title = split_emoji(post_headline(post, lang))
+            link = post_link(post.channel_id, post.channel_username, post.message_id)
+            lines.append(f'{emoji} <a href="{html.escape(link)}">{html.escape(title)}</a>')
+        text = "\n".join(lines)
+    if rates:
+        text += "\n\n" + rates_line(rates, lang)
+    return text[:MESSAGE_LIMIT]
+
+
+class DigestService:
+    def __init__(
+        self,
+        posts: PostRepository,
+        rates: RatesService | None,
+        *,
+        digest_time: time,
+        tz: ZoneInfo,
+    ) -> None:
+        self.posts = posts
+        self.rates = rates
+        self.digest_time = digest_time
+        self.tz = tz
+
+    async def posts_of(self, day: date) -> list[PostSummary]:
+        start, end = window(day, self.digest_time, self.tz)
+        return await self.posts.top_between(start, end, DIGEST_SIZE)
+
+    async def text(self, day: date, lang: str, *, today: date) -> str:
+        return compose(day, await self.posts_of(day), await self._rates(day, today), lang)
+
+    async def _rates(self, day: date, today: date) -> list[Rate] | None:
+        """Today's rates from the service; a past day's from what was stored that day."""
+        if self.rates is None:
+            return None
+        if day == today:
+            return await self.rates.current_rates()
+        try:
+            return await self.rates.repo.on_day(day, self.rates.currencies) or None
+        except (sqlite3.Error, StorageUnavailable):
+            return None  # a digest never fails for want of rates
