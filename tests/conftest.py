@@ -29,6 +29,10 @@ def make_settings(fake_url: str, db_path: Path, **overrides: Any) -> Settings:
         "database_url": f"sqlite:///{db_path}",
         "admin_ids": [ADMIN["id"]],
         "source_channels": [NEWS_CHANNEL["id"]],
+        # Nothing listens on port 9 of loopback: the rates feed is "down" unless a test
+        # serves one, and no test ever reaches the real National Bank.
+        "rates_url": "http://127.0.0.1:9/rss/rates_all.xml",
+        "rates_history_url": "http://127.0.0.1:9/rss/get_rates.cfm?fdate={date}",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -89,3 +93,10 @@ async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
     opened = await Storage.open(tmp_path / "bot.db")
     yield opened
     await opened.close()
+
+
+async def eventually(check: Callable[[], Any], within: float = 15) -> None:
+    """Until an async check holds (state another task writes, e.g. the database)."""
+    async with asyncio.timeout(within):
+        while not await check():  # noqa: ASYNC110 - the state lives in SQLite, not in an Event
+            await asyncio.sleep(0.01)
