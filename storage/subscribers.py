@@ -161,24 +161,23 @@ class DeliveryLedger:
     async def mark(
         self, day: date, chat_id: int, status: DeliveryStatus, error: str | None = None
     ) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                """
-                INSERT INTO deliveries (day, chat_id, status, attempts, error, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (day, chat_id) DO UPDATE SET
-                    status = excluded.status, error = excluded.error,
-                    attempts = attempts + excluded.attempts, updated_at = excluded.updated_at
-                """,
-                (
-                    day.isoformat(),
-                    chat_id,
-                    status.value,
-                    1 if status is DeliveryStatus.SENDING else 0,
-                    error,
-                    int(time.time()),
-                ),
-            )
+        await self.db.write(
+            """
+            INSERT INTO deliveries (day, chat_id, status, attempts, error, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (day, chat_id) DO UPDATE SET
+                status = excluded.status, error = excluded.error,
+                attempts = attempts + excluded.attempts, updated_at = excluded.updated_at
+            """,
+            (
+                day.isoformat(),
+                chat_id,
+                status.value,
+                1 if status is DeliveryStatus.SENDING else 0,
+                error,
+                int(time.time()),
+            ),
+        )
 
     async def mark_missed(self, day: date, chat_ids: list[int]) -> None:
         """Days a chat's digest was due while the bot was down past the catch-up window."""

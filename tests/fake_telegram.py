@@ -75,6 +75,10 @@ class FakeTelegram:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
+        self._limit_per_second: int | None = None
+        self._recent_sends: deque[float] = deque()
+        self._chat_last_send: dict[int, float] = {}
+        self.flood_errors = 0
         self.url = ""
 
     # -- lifecycle ------------------------------------------------------------------
@@ -131,6 +135,27 @@ class FakeTelegram:
         for _ in range(times):
             self._failures[method].append(Failure(status, description, retry_after))
 
+    def enforce_limits(self, per_second: int = 30) -> None:
+        """Answer 429 as Telegram does past `per_second` messages in any second overall,
+        or a second message to one private chat within a second."""
+        self._limit_per_second = per_second
+
+    def _flooded(self, method: str, params: dict[str, Any], now: float) -> bool:
+        if self._limit_per_second is None or method not in _SEND_METHODS:
+            return False
+        while self._recent_sends and now - self._recent_sends[0] >= 1.0:
+            self._recent_sends.popleft()
+        chat_id = int(params.get("chat_id", 0) or 0)
+        last = self._chat_last_send.get(chat_id)
+        if len(self._recent_sends) >= self._limit_per_second or (
+            chat_id > 0 and last is not None and now - last < 1.0
+        ):
+            self.flood_errors += 1
+            return True
+        self._recent_sends.append(now)
+        self._chat_last_send[chat_id] = now
+        return False
+
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -164,6 +189,16 @@ class FakeTelegram:
         params = await self._params(request)
         self.calls.append(Call(method, params))
         await self._notify()
+        if self._flooded(method, params, self.calls[-1].at):
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                },
+                status=429,
+            )
         failures = self._failures.get(method)
         if failures:
             failure = failures.popleft()

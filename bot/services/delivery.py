@@ -95,9 +95,15 @@ class RateLimiter:
                 now = self._monotonic()
                 ready = max(self._next, self._paused_until)
                 if ready <= now:
+                    slot = now
                     break
                 await self._sleep(ready - now)
-            self._next = max(now, self._next) + self.interval
+                if self._monotonic() >= max(self._next, self._paused_until):
+                    # Slots are counted from when they were due, not from when the sleep
+                    # happened to end, so oversleeping does not slow the pace.
+                    slot = ready
+                    break
+            self._next = slot + self.interval
 
     async def _wait_chat(self, chat_id: int) -> None:
         interval = PRIVATE_INTERVAL if chat_id > 0 else GROUP_INTERVAL
