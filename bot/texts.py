@@ -63,6 +63,7 @@ RU: Final[dict[str, str]] = {
     "menu_digest": "☀️ Дайджест",
     "menu_rates": "💱 Курсы валют",
     "menu_subscribe": "🔔 Подписаться",
+    "menu_unsubscribe": "🔕 Отписаться",
     "latest_header": "📰 <b>Последние новости</b>",
     "latest_empty": "Новостей пока нет — загляните чуть позже.",
     "latest_bad_count": (
@@ -270,6 +271,7 @@ EN: Final[dict[str, str]] = {
     "menu_digest": "☀️ Digest",
     "menu_rates": "💱 Exchange rates",
     "menu_subscribe": "🔔 Subscribe",
+    "menu_unsubscribe": "🔕 Unsubscribe",
     "latest_header": "📰 <b>Latest news</b>",
     "latest_empty": "No news yet — check back a little later.",
     "latest_bad_count": (

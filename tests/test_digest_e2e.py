@@ -53,6 +53,9 @@ async def test_subscribe_change_time_and_unsubscribe(start_bot: StartBot, storag
     await bot.send(private_text("/unsubscribe", user=RU_READER))
     await bot.send(private_text("/unsubscribe", user=RU_READER))
     await bot.send(callback_query("m:subscribe", user=READER))
+    reply = bot.fake.calls_of("sendMessage")[-1].params
+    assert reply["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "m:unsubscribe"
+    await bot.send(callback_query("m:unsubscribe", user=READER))
     assert texts_to(bot.fake, RU_READER["id"]) == [
         "🔔 Готово! Дайджест будет приходить каждый день в 08:00. Первый придёт завтра.",
         "🔔 Время дайджеста изменено: теперь в 07:30. Первый придёт завтра.",
@@ -62,12 +65,14 @@ async def test_subscribe_change_time_and_unsubscribe(start_bot: StartBot, storag
         "Вы не подписаны на дайджест. Подписаться — /subscribe.",
     ]
     assert texts_to(bot.fake, READER["id"]) == [
-        "🔔 Done! The digest will arrive every day at 08:00. The first one comes tomorrow."
+        "🔔 Done! The digest will arrive every day at 08:00. The first one comes tomorrow.",
+        "🔕 You have unsubscribed from the digest. To come back: /subscribe.",
     ]
     english = await storage.subscribers.get(READER["id"])
     assert english is not None
     assert english.lang == "en"
     assert english.first_day == date(2025, 12, 18)
+    assert not english.active
 
 
 async def test_exact_digest_at_a_fixed_clock(start_bot: StartBot, storage: Storage) -> None:

@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.callbacks import Menu
 from bot.clock import Clock
@@ -23,7 +23,20 @@ def create_router() -> Router:
     router.message.register(unsubscribe, Command("unsubscribe"))
     router.callback_query.register(menu_digest, Menu.filter(F.a == "digest"))
     router.callback_query.register(menu_subscribe, Menu.filter(F.a == "subscribe"))
+    router.callback_query.register(menu_unsubscribe, Menu.filter(F.a == "unsubscribe"))
     return router
+
+
+def unsubscribe_button(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=t(lang, "menu_unsubscribe"), callback_data=Menu(a="unsubscribe").pack()
+                )
+            ]
+        ]
+    )
 
 
 def first_day(now_local: datetime, at: time) -> date:
@@ -93,7 +106,8 @@ async def subscribe(
         except ValueError:
             await message.answer(t(lang, "subscribe_bad_time"))
             return
-    await message.answer(await _subscribe(message.chat.id, at, storage, settings, clock, lang))
+    text = await _subscribe(message.chat.id, at, storage, settings, clock, lang)
+    await message.answer(text, reply_markup=unsubscribe_button(lang))
 
 
 async def menu_subscribe(
@@ -103,11 +117,20 @@ async def menu_subscribe(
     if isinstance(query.message, Message):
         chat_id = query.message.chat.id
         text = await _subscribe(chat_id, settings.digest_time, storage, settings, clock, lang)
-        await query.message.answer(text)
+        await query.message.answer(text, reply_markup=unsubscribe_button(lang))
+
+
+async def _unsubscribe(chat_id: int, storage: Storage, lang: str) -> str:
+    if await storage.subscribers.deactivate(chat_id, "unsubscribed"):
+        return t(lang, "unsubscribe_done")
+    return t(lang, "unsubscribe_none")
 
 
 async def unsubscribe(message: Message, storage: Storage, lang: str) -> None:
-    if await storage.subscribers.deactivate(message.chat.id, "unsubscribed"):
-        await message.answer(t(lang, "unsubscribe_done"))
-    else:
-        await message.answer(t(lang, "unsubscribe_none"))
+    await message.answer(await _unsubscribe(message.chat.id, storage, lang))
+
+
+async def menu_unsubscribe(query: CallbackQuery, storage: Storage, lang: str) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(await _unsubscribe(query.message.chat.id, storage, lang))
