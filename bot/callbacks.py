@@ -36,3 +36,10 @@ class SendDigest(CallbackData, prefix="sd"):
     """The admin's answer to "send the digest now?": go (1) or cancel (0)."""
 
     go: int
+
+
+class DeletePost(CallbackData, prefix="dp"):
+    """The admin's answer to "delete this post?": go (1) or cancel (0)."""
+
+    id: int
+    go: int

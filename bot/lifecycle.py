@@ -10,6 +10,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.services.delivery import Delivery, RateLimiter
 from bot.services.digest import DigestService
+from bot.services.mirror import Mirror
 from bot.services.scheduler import DigestScheduler
 from storage import Storage
 
@@ -31,12 +32,19 @@ async def start_scheduler(
         catchup=timedelta(hours=settings.digest_catchup_hours),
         clock=clock,
     )
+    mirror = Mirror(storage, delivery, settings)
     dispatcher["delivery"] = delivery
     dispatcher["scheduler"] = scheduler
+    dispatcher["mirror"] = mirror
     await scheduler.start()
+    await mirror.start()
 
 
 async def stop_scheduler(dispatcher: Dispatcher) -> None:
+    """Sends in flight finish; nothing new starts."""
+    mirror = dispatcher.workflow_data.get("mirror")
+    if isinstance(mirror, Mirror):
+        await mirror.stop()
     scheduler = dispatcher.workflow_data.get("scheduler")
     if isinstance(scheduler, DigestScheduler):
         await scheduler.stop()

@@ -136,7 +136,8 @@ RU: Final[dict[str, str]] = {
         "Как пришли: из канала {channel}, пересылкой {forward}, импортом {imported}\n\n"
         "<b>Подписчики:</b> активных {active}, неактивных {inactive}\n\n"
         "<b>Рассылки дайджеста:</b>\n{deliveries}\n\n"
-        "<b>Курсы:</b> {rates}"
+        "<b>Курсы:</b> {rates}\n\n"
+        "<b>Зеркало:</b> {mirror}"
     ),
     "stats_channel": "{title} — {count}",
     "stats_delivery": (
@@ -146,6 +147,25 @@ RU: Final[dict[str, str]] = {
     "stats_rates_ok": "загружены {when}",
     "stats_rates_failed": "последняя попытка {when} не удалась ({error}); удачная — {last_ok}",
     "stats_rates_never": "ещё не загружались",
+    "stats_mirror": (
+        "скопировано {copied}, ждут {pending}, ошибок {failed}, под вопросом {unknown}, "
+        "удалено {deleted}"
+    ),
+    "stats_mirror_failure": "пост {post} → {chat}: {error}",
+    "stats_mirror_off": "не настроено (MIRROR_CHAT_IDS)",
+    "delete_usage": (
+        "Укажите пост: ответьте командой /delete на пересланный пост или пришлите ссылку, "
+        "например: /delete https://t.me/kz_news/123"
+    ),
+    "delete_not_found": "Такого поста нет в базе.",
+    "delete_confirm": "Удалить пост «{headline}» из ленты бота и из зеркал?",
+    "delete_yes": "🗑 Удалить",
+    "delete_no": "Отмена",
+    "delete_done": "🗑 Пост «{headline}» удалён из ленты; копии в зеркалах удаляются.",
+    "delete_already": "Этот пост уже удалён.",
+    "delete_cancelled": "Удаление отменено.",
+    "mirror_usage": "Команда зеркала: /mirror retry — повторить неудавшиеся копии.",
+    "mirror_retry_done": "🔁 Повторю копирование: {count}.",
     # Exchange rates: /rates, /rates chart, /convert (bot/handlers/rates.py).
     "rates_title": "<b>Курсы тенге</b> — Нацбанк РК, на {date}",
     "rates_line": "{flag}{quant} {code} = <b>{rate} ₸</b>  {change}",
@@ -342,7 +362,8 @@ EN: Final[dict[str, str]] = {
         "Arrived: from channels {channel}, forwarded {forward}, imported {imported}\n\n"
         "<b>Subscribers:</b> {active} active, {inactive} inactive\n\n"
         "<b>Digest deliveries:</b>\n{deliveries}\n\n"
-        "<b>Rates:</b> {rates}"
+        "<b>Rates:</b> {rates}\n\n"
+        "<b>Mirror:</b> {mirror}"
     ),
     "stats_channel": "{title} — {count}",
     "stats_delivery": "{day}: sent {sent}, failed {failed}, waiting {pending}, unreachable {gone}",
@@ -350,6 +371,26 @@ EN: Final[dict[str, str]] = {
     "stats_rates_ok": "fetched {when}",
     "stats_rates_failed": "last attempt {when} failed ({error}); last success {last_ok}",
     "stats_rates_never": "not fetched yet",
+    "stats_mirror": (
+        "copied {copied}, waiting {pending}, failed {failed}, in doubt {unknown}, deleted {deleted}"
+    ),
+    "stats_mirror_failure": "post {post} → {chat}: {error}",
+    "stats_mirror_off": "not set up (MIRROR_CHAT_IDS)",
+    "delete_usage": (
+        "Say which post: reply /delete to a forwarded post, or give its link, for example: "
+        "/delete https://t.me/kz_news/123"
+    ),
+    "delete_not_found": "There is no such post in the database.",
+    "delete_confirm": "Delete the post “{headline}” from the bot's feed and the mirrors?",
+    "delete_yes": "🗑 Delete",
+    "delete_no": "Cancel",
+    "delete_done": (
+        "🗑 The post “{headline}” is removed from the feed; its copies are being deleted."
+    ),
+    "delete_already": "This post is already deleted.",
+    "delete_cancelled": "Deletion cancelled.",
+    "mirror_usage": "Mirror command: /mirror retry — try failed copies again.",
+    "mirror_retry_done": "🔁 Copies to try again: {count}.",
     # Exchange rates: /rates, /rates chart, /convert (bot/handlers/rates.py).
     "rates_title": "<b>Tenge exchange rates</b> — National Bank of Kazakhstan, {date}",
     "rates_line": "{flag}{quant} {code} = <b>{rate} ₸</b>  {change}",

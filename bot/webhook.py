@@ -17,16 +17,24 @@ GET /healthz answers 200 while the database answers, 503 when it does not.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
+from aiogram.utils.backoff import Backoff
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from pydantic import ValidationError
@@ -34,7 +42,7 @@ from pydantic import ValidationError
 from bot.app import ALLOWED_UPDATES, open_resources
 from bot.config import Settings
 from bot.handlers.errors import apologise
-from bot.polling import StorageFailureHook
+from bot.polling import DEFAULT_BACKOFF, StorageFailureHook
 from storage import Storage, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -45,6 +53,9 @@ HEALTH_PATH = "/healthz"
 SHUTDOWN_TIMEOUT = 30.0
 
 STORAGE_KEY = web.AppKey("storage", Storage)
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+T = TypeVar("T")
 
 
 class WebhookError(Exception):
@@ -161,55 +172,88 @@ async def run_webhook(settings: Settings, *, stop: asyncio.Event | None = None) 
     """
     if settings.webhook_url is None or settings.webhook_secret is None:
         raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGTERM, signal.SIGINT) if stop is None else ()
+    url, secret = settings.webhook_url, settings.webhook_secret.get_secret_value()
     stop = stop or asyncio.Event()
-    async with open_resources(settings) as res:
-        bot, dp = res.bot, res.dispatcher
-        runner = web.AppRunner(
-            create_webhook_app(settings, dp, bot, res.storage),
-            shutdown_timeout=SHUTDOWN_TIMEOUT,
-        )
-        await runner.setup()
-        for sig in signals:
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            me = await bot.me()
-            await dp.emit_startup(bot=bot, dispatcher=dp, **dp.workflow_data)
-            site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
-            try:
-                await site.start()
-            except OSError as error:
-                raise WebhookError(
-                    f"cannot listen on {settings.webhook_host}:{settings.webhook_port} "
-                    f"(WEBHOOK_HOST, WEBHOOK_PORT): {error.strerror or error}"
-                ) from None
-            try:
-                await bot.set_webhook(
-                    url=settings.webhook_url,
-                    secret_token=settings.webhook_secret.get_secret_value(),
-                    allowed_updates=ALLOWED_UPDATES,
-                    drop_pending_updates=False,
-                )
-            except TelegramBadRequest as error:
-                raise WebhookError(
-                    f"Telegram refused WEBHOOK_URL {settings.webhook_url}: {error.message}"
-                ) from None
-            log.info(
-                "started mode=webhook bot=@%s id=%s listen=%s:%s path=%s database=%s",
-                me.username,
-                me.id,
-                settings.webhook_host,
-                settings.webhook_port,
-                webhook_path(settings.webhook_url),
-                settings.database_path,
+    loop = asyncio.get_running_loop()
+    # Installed first, so a SIGTERM during start-up also ends cleanly.
+    for sig in _SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with open_resources(settings) as res:
+            bot, dp = res.bot, res.dispatcher
+            runner = web.AppRunner(
+                create_webhook_app(settings, dp, bot, res.storage),
+                shutdown_timeout=SHUTDOWN_TIMEOUT,
             )
-            await stop.wait()
-            log.info("stopping: finishing the updates in progress")
-        finally:
-            for sig in signals:
-                loop.remove_signal_handler(sig)
-            # Stops listening, then waits for requests in hand (up to SHUTDOWN_TIMEOUT).
-            await runner.cleanup()
-            await dp.emit_shutdown(bot=bot, dispatcher=dp, **dp.workflow_data)
-    log.info("stopped")
+            await runner.setup()
+            try:
+                me = await _until_done(bot.me, stop, "getMe")
+                if me is None:
+                    return
+                await dp.emit_startup(bot=bot, dispatcher=dp, **dp.workflow_data)
+                site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+                try:
+                    await site.start()
+                except OSError as error:
+                    raise WebhookError(
+                        f"cannot listen on {settings.webhook_host}:{settings.webhook_port} "
+                        f"(WEBHOOK_HOST, WEBHOOK_PORT): {error.strerror or error}"
+                    ) from None
+
+                async def set_webhook() -> bool:
+                    return await bot.set_webhook(
+                        url=url,
+                        secret_token=secret,
+                        allowed_updates=ALLOWED_UPDATES,
+                        drop_pending_updates=False,
+                    )
+
+                try:
+                    if await _until_done(set_webhook, stop, "setWebhook") is None:
+                        return
+                except TelegramBadRequest as error:
+                    raise WebhookError(
+                        f"Telegram refused WEBHOOK_URL {url}: {error.message}"
+                    ) from None
+                log.info(
+                    "started mode=webhook bot=@%s id=%s listen=%s:%s path=%s database=%s",
+                    me.username,
+                    me.id,
+                    settings.webhook_host,
+                    settings.webhook_port,
+                    webhook_path(url),
+                    settings.database_path,
+                )
+                await stop.wait()
+                log.info("stopping: finishing the updates in progress")
+            finally:
+                # Stops listening, then waits for requests in hand (up to SHUTDOWN_TIMEOUT).
+                await runner.cleanup()
+                await dp.emit_shutdown(bot=bot, dispatcher=dp, **dp.workflow_data)
+    finally:
+        for sig in _SIGNALS:
+            loop.remove_signal_handler(sig)
+        log.info("stopped")
+
+
+async def _until_done(call: Callable[[], Awaitable[T]], stop: asyncio.Event, what: str) -> T | None:
+    """Retry a start-up call while Telegram is unreachable; None if stopped first.
+
+    A refused token or URL is not retried: it would fail the same way.
+    """
+    backoff = Backoff(DEFAULT_BACKOFF)
+    while not stop.is_set():
+        try:
+            return await call()
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+            delay = error.retry_after if isinstance(error, TelegramRetryAfter) else next(backoff)
+            log.warning(
+                "%s failed, Bot API unreachable error=%s: %s retry_in=%.1fs",
+                what,
+                type(error).__name__,
+                error,
+                delay,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+    return None

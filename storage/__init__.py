@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.db import Database, StorageUnavailable
+from storage.mirror import CopyStatus, CopyTask, MirrorRepository
 from storage.models import (
     Entity,
     IncomingMessage,
@@ -24,6 +25,8 @@ from storage.rates import FetchRecord, Rate, RateRepository
 from storage.subscribers import DeliveryLedger, DeliveryStatus, Subscriber, SubscriberRepository
 
 __all__ = [
+    "CopyStatus",
+    "CopyTask",
     "Database",
     "DeliveryLedger",
     "DeliveryStatus",
@@ -31,6 +34,7 @@ __all__ = [
     "FetchRecord",
     "IncomingMessage",
     "Media",
+    "MirrorRepository",
     "Post",
     "PostPart",
     "PostRepository",
@@ -58,6 +62,7 @@ class Storage:
     rates: RateRepository
     subscribers: SubscriberRepository
     deliveries: DeliveryLedger
+    mirror: MirrorRepository
 
     @classmethod
     async def open(cls, path: Path | str) -> Storage:
@@ -68,6 +73,7 @@ class Storage:
             rates=RateRepository(db),
             subscribers=SubscriberRepository(db),
             deliveries=DeliveryLedger(db),
+            mirror=MirrorRepository(db),
         )
 
     async def close(self) -> None:

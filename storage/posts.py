@@ -327,6 +327,21 @@ class PostRepository:
                 return None
             return await self._load(conn, row)
 
+    async def find_by_username(self, username: str, message_id: int) -> Post | None:
+        """The post holding message `message_id` of the public channel @username."""
+        async with self.db.reading() as conn:
+            cursor = await conn.execute(
+                """
+                SELECT posts.* FROM post_parts JOIN posts ON posts.id = post_parts.post_id
+                 WHERE lower(posts.channel_username) = lower(?) AND post_parts.message_id = ?
+                """,
+                (username, message_id),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            return await self._load(conn, row)
+
     async def search_ids(self, query: str, limit: int = 20) -> list[int]:
         """Ids of live posts matching a reader's query, best first."""
         return [hit.post.id for hit in await self.search(query, limit=limit)]

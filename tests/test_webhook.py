@@ -23,7 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import ALLOWED_UPDATES, create_bot, create_dispatcher
 from bot.config import Settings
-from bot.webhook import SECRET_HEADER, create_webhook_app, run_webhook
+from bot.webhook import SECRET_HEADER, WebhookError, create_webhook_app, run_webhook
 from storage import IncomingMessage, PostRepository, SaveResult, Storage, StorageUnavailable
 from tests.conftest import make_settings
 from tests.fake_telegram import TOKEN, FakeTelegram
@@ -129,6 +129,30 @@ async def test_start_sets_the_webhook_with_secret_and_allowed_updates(
     # Polling's deleteWebhook must not run in webhook mode, nor getUpdates.
     assert not fake_telegram.calls_of("deleteWebhook")
     assert not fake_telegram.calls_of("getUpdates")
+
+
+async def test_start_waits_out_an_unreachable_bot_api(
+    start_webhook: StartWebhook, fake_telegram: FakeTelegram, storage: Storage
+) -> None:
+    fake_telegram.fail("getMe", 502, "Bad Gateway")
+    fake_telegram.fail("setWebhook", 429, "Too Many Requests: retry after 1", retry_after=1)
+
+    hook = await start_webhook()
+    await fake_telegram.wait_for_call("setWebhook", count=2)
+
+    assert len(fake_telegram.calls_of("getMe")) == 2
+    assert await hook.post(channel_post(13, "После сбоя")) == 200
+    assert await storage.posts.find(NEWS, 13) is not None
+
+
+async def test_a_refused_webhook_url_stops_with_a_clear_error(
+    fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    fake_telegram.fail("setWebhook", 400, "Bad Request: bad webhook: HTTPS url must be provided")
+    settings = webhook_settings(fake_telegram, tmp_path / "bot.db")
+
+    with pytest.raises(WebhookError, match=r"Telegram refused WEBHOOK_URL .*HTTPS url must be"):
+        await asyncio.wait_for(run_webhook(settings, stop=asyncio.Event()), 15)
 
 
 async def test_update_with_the_right_secret_is_stored_before_the_answer(

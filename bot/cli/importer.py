@@ -21,8 +21,8 @@ from storage import Storage, StorageUnavailable
 DESCRIPTION = """\
 Store the posts of a channel from its Telegram Desktop export: open the channel in
 Telegram Desktop, ⋮ → Export chat history, choose the JSON format (media are not
-needed). Posts already stored are left as they are, so the import can run again, also
-while the bot runs."""
+needed). Running it again changes nothing but posts edited since; it is safe while the
+bot runs."""
 
 
 def _channel_id(value: str) -> int:

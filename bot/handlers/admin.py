@@ -7,18 +7,21 @@ from datetime import datetime
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.callbacks import SendDigest
+from bot.callbacks import DeletePost, SendDigest
 from bot.clock import Clock
 from bot.commands import ADMIN
 from bot.config import Settings
 from bot.filters import IsAdmin
+from bot.render import post_headline
 from bot.services.digest import date_in_words
+from bot.services.links import PostRef, parse_ref, ref_from_reply
+from bot.services.mirror import Mirror
 from bot.services.scheduler import DigestScheduler, RunReport
 from bot.texts import plain, t
-from storage import Storage
+from storage import Post, Storage
 
 PROGRESS_EVERY_SECONDS = 2.0
 
@@ -26,12 +29,16 @@ PROGRESS_EVERY_SECONDS = 2.0
 def create_router() -> Router:
     router = Router(name=__name__)
     # A non-admin is refused whatever the chat; admin output stays in private chats.
-    router.message.register(refuse, Command(*ADMIN), ~IsAdmin())
+    router.message.register(refuse, Command(*ADMIN, "mirror"), ~IsAdmin())
     router.callback_query.register(refuse_button, SendDigest.filter(), ~IsAdmin())
     private = F.chat.type == ChatType.PRIVATE
     router.message.register(stats, Command("stats"), private)
     router.message.register(senddigest, Command("senddigest"), private)
+    router.message.register(delete, Command("delete"), private)
+    router.message.register(mirror_command, Command("mirror"), private)
     router.callback_query.register(confirm_senddigest, SendDigest.filter())
+    router.callback_query.register(refuse_button, DeletePost.filter(), ~IsAdmin())
+    router.callback_query.register(confirm_delete, DeletePost.filter())
     return router
 
 
@@ -83,9 +90,11 @@ async def stats_text(storage: Storage, settings: Settings, clock: Clock, lang: s
             error=(fetch.error or "?")[:100],
             last_ok=_when(fetch.last_ok_at, settings, lang),
         )
+    mirror = await _mirror_stats(storage, settings, lang)
     return t(
         lang,
         "stats",
+        mirror=mirror,
         total=posts.total,
         today=posts.recent,
         channels=channels or plain(lang, "stats_none"),
@@ -162,3 +171,105 @@ async def confirm_senddigest(
         )
 
     scheduler.broadcast(progress)
+
+
+async def _mirror_stats(storage: Storage, settings: Settings, lang: str) -> str:
+    if not settings.mirror_chat_ids:
+        return plain(lang, "stats_mirror_off")
+    counts = await storage.mirror.summary()
+    lines = [
+        plain(
+            lang,
+            "stats_mirror",
+            copied=counts["copied"],
+            pending=counts["pending"] + counts["sending"],
+            failed=counts["failed"],
+            unknown=counts["unknown"],
+            deleted=counts["deleted"],
+        )
+    ]
+    for post_id, chat_id, error in await storage.mirror.failures():
+        lines.append(
+            plain(lang, "stats_mirror_failure", post=post_id, chat=chat_id, error=error[:80])
+        )
+    return "\n".join(lines)
+
+
+async def _find(storage: Storage, ref: PostRef) -> Post | None:
+    if ref.post_id is not None:
+        return await storage.posts.get(ref.post_id)
+    if ref.message_id is None:
+        return None
+    if ref.username is not None:
+        return await storage.posts.find_by_username(ref.username, ref.message_id)
+    if ref.channel_id is not None:
+        return await storage.posts.find(ref.channel_id, ref.message_id)
+    return None
+
+
+async def delete(message: Message, command: CommandObject, storage: Storage, lang: str) -> None:
+    ref = None
+    if command.args:
+        ref = parse_ref(command.args)
+    elif message.reply_to_message is not None:
+        ref = ref_from_reply(message.reply_to_message)
+    if ref is None:
+        await message.answer(t(lang, "delete_usage"))
+        return
+    post = await _find(storage, ref)
+    if post is None:
+        await message.answer(t(lang, "delete_not_found"))
+        return
+    if post.deleted:
+        await message.answer(t(lang, "delete_already"))
+        return
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=t(lang, "delete_yes"), callback_data=DeletePost(id=post.id, go=1).pack()
+                ),
+                InlineKeyboardButton(
+                    text=t(lang, "delete_no"), callback_data=DeletePost(id=post.id, go=0).pack()
+                ),
+            ]
+        ]
+    )
+    await message.answer(
+        t(lang, "delete_confirm", headline=post_headline(post, lang)), reply_markup=markup
+    )
+
+
+async def confirm_delete(
+    query: CallbackQuery,
+    callback_data: DeletePost,
+    storage: Storage,
+    lang: str,
+    mirror: Mirror | None = None,
+) -> None:
+    await query.answer()
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    if not callback_data.go:
+        await message.edit_text(t(lang, "delete_cancelled"))
+        return
+    post = await storage.posts.get(callback_data.id)
+    if post is None:
+        await message.edit_text(t(lang, "delete_not_found"))
+        return
+    if not await storage.posts.mark_deleted(post.id):
+        await message.edit_text(t(lang, "delete_already"))
+        return
+    if mirror is not None:
+        await mirror.delete(post.id)
+    await message.edit_text(t(lang, "delete_done", headline=post_headline(post, lang)))
+
+
+async def mirror_command(
+    message: Message, command: CommandObject, lang: str, mirror: Mirror | None = None
+) -> None:
+    if (command.args or "").strip().lower() != "retry" or mirror is None:
+        await message.answer(t(lang, "mirror_usage"))
+        return
+    await message.answer(t(lang, "mirror_retry_done", count=await mirror.retry()))

@@ -9,7 +9,8 @@ from aiogram.types import Message, MessageReactionCountUpdated
 
 from bot.filters import FromSourceChannel
 from bot.services.ingest import STORED_CONTENT, from_channel, reaction_total
-from storage import Storage
+from bot.services.mirror import Mirror
+from storage import Source, Storage
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,17 @@ def create_router() -> Router:
     return router
 
 
-async def store_channel_post(message: Message, storage: Storage) -> None:
+async def store_channel_post(
+    message: Message, storage: Storage, mirror: Mirror | None = None
+) -> None:
     result = await storage.posts.save(from_channel(message))
+    if mirror is not None:
+        await mirror.on_saved(
+            result.post_id,
+            result.outcome,
+            source=Source.CHANNEL,
+            album=message.media_group_id is not None,
+        )
     log.info(
         "channel post %s chat_id=%s message_id=%s post_id=%s",
         result.outcome,

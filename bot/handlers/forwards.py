@@ -11,8 +11,9 @@ from aiogram.types import Message, MessageOriginChannel
 from bot.filters import IsAdmin
 from bot.render import post_headline
 from bot.services.ingest import STORED_CONTENT, AlbumNotices, from_forward
+from bot.services.mirror import Mirror
 from bot.texts import t
-from storage import SaveOutcome, Storage
+from storage import SaveOutcome, Source, Storage
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,22 @@ async def refuse_non_admin(message: Message, lang: str) -> None:
 
 
 async def store_forward(
-    message: Message, storage: Storage, album_notices: AlbumNotices, lang: str
+    message: Message,
+    storage: Storage,
+    album_notices: AlbumNotices,
+    lang: str,
+    mirror: Mirror | None = None,
 ) -> None:
     origin = message.forward_origin
     assert isinstance(origin, MessageOriginChannel)
     result = await storage.posts.save(from_forward(message, origin))
+    if mirror is not None:
+        await mirror.on_saved(
+            result.post_id,
+            result.outcome,
+            source=Source.FORWARD,
+            album=message.media_group_id is not None,
+        )
     log.info(
         "forward %s chat_id=%s message_id=%s post_id=%s",
         result.outcome,
