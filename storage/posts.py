@@ -48,6 +48,11 @@ def _media(row: aiosqlite.Row) -> Media | None:
 
 def _is_stale(msg: IncomingMessage, stored_edit: int | None) -> bool:
     """An older version of a message than the one stored (a redelivered or late update)."""
+    if msg.source is Source.IMPORT:
+        # An export is a copy of history: it replaces what the bot stored only where it
+        # shows a later edit than the bot ever saw.
+        edited = None if msg.edit_date is None else int(msg.edit_date.timestamp())
+        return edited is None or (stored_edit is not None and edited <= stored_edit)
     if stored_edit is None:
         return False
     if msg.edit_date is None:
@@ -188,6 +193,15 @@ class PostRepository:
         if _is_stale(msg, part["edit_date"]):
             return SaveResult(SaveOutcome.UNCHANGED, post_id)
         media = msg.media
+        stored = _media(part)
+        if (
+            media is not None
+            and not media.file_id
+            and stored is not None
+            and (stored.kind == media.kind)
+        ):
+            # An export has no file ids: keep the one Telegram gave the bot.
+            media = stored
         same = (
             part["text"] == msg.text
             and part["entities"] == _dump(msg.entities)

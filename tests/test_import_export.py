@@ -386,12 +386,6 @@ def test_module_entry_point_runs_import(tmp_path: Path) -> None:
     assert missing.stderr.strip() == f"import: no such file: {tmp_path / 'nope.json'}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage: an import (no file ids, flattened entities) overwrites a post the bot "
-    "stored live; PostRepository should let an import change a part only when its edit "
-    "date is newer, and keep a stored file id",
-)
 async def test_import_keeps_what_the_bot_received_live(storage: Storage) -> None:
     live = IncomingMessage(
         channel_id=CHANNEL,

@@ -167,3 +167,24 @@ async def test_write_that_cannot_happen_raises_storage_unavailable(storage: Stor
         await conn.execute("PRAGMA query_only = OFF")
     # The fault cleared: the same write goes through, nothing half-written before it.
     assert (await storage.posts.save(msg(12, "не запишется"))).outcome is SaveOutcome.CREATED
+
+
+async def test_import_changes_a_live_post_only_with_a_later_edit(storage: Storage) -> None:
+    await storage.posts.save(msg(20, "Живая версия", media=Media("photo", "AgAC-live", "u20")))
+    old_copy = msg(20, "Версия из архива", media=Media("photo", None), source=Source.IMPORT)
+    assert (await storage.posts.save(old_copy)).outcome is SaveOutcome.UNCHANGED
+
+    edited = msg(
+        20,
+        "Исправленная версия",
+        media=Media("photo", None),
+        source=Source.IMPORT,
+        edit_date=T0 + timedelta(hours=2),
+    )
+    assert (await storage.posts.save(edited)).outcome is SaveOutcome.UPDATED
+    post = await storage.posts.find(CHANNEL, 20)
+    assert post is not None
+    assert post.text == "Исправленная версия"
+    assert post.media == [Media("photo", "AgAC-live", "u20")]  # the bot's file id stays
+    # The same export again changes nothing.
+    assert (await storage.posts.save(edited)).outcome is SaveOutcome.UNCHANGED
