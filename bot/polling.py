@@ -113,6 +113,9 @@ class Poller:
         stopper = asyncio.ensure_future(self._stop.wait())
         try:
             await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()  # the whole bot is being torn down: leave no request behind
+            raise
         finally:
             stopper.cancel()
         if not task.done():

@@ -53,7 +53,7 @@ class MirrorRepository:
                     ready_at = max(ready_at, excluded.ready_at)
                  WHERE status = 'pending'
                 """,
-                [(post_id, target, int(ready_at), now) for target in targets],
+                [(post_id, target, ready_at, now) for target in targets],
             )
 
     async def request_edit(self, post_id: int, *, ready_at: float) -> None:
@@ -64,7 +64,7 @@ class MirrorRepository:
                    updated_at = ?
              WHERE post_id = ? AND status IN ('pending', 'copied')
             """,
-            (int(ready_at), int(time.time()), post_id),
+            (ready_at, int(time.time()), post_id),
         )
 
     async def request_delete(self, post_id: int) -> None:
@@ -88,7 +88,7 @@ class MirrorRepository:
                                            OR (status = 'copied' AND edit_pending = 1)))
                  ORDER BY post_id, target_chat_id LIMIT ?
                 """,
-                (int(now), limit),
+                (now, limit),
             )
             return [
                 CopyTask(int(r[0]), int(r[1]), CopyStatus(r[2]), bool(r[3]), bool(r[4]))

@@ -9,7 +9,7 @@ CREATE TABLE mirror_copies (
     status         TEXT NOT NULL CHECK (status IN
                        ('pending', 'sending', 'copied', 'failed', 'unknown', 'deleted')),
     -- Albums wait until no new part has arrived for a few seconds.
-    ready_at       INTEGER NOT NULL,
+    ready_at       REAL NOT NULL,             -- unix seconds
     attempts       INTEGER NOT NULL DEFAULT 0,
     error          TEXT,
     edit_pending   INTEGER NOT NULL DEFAULT 0,
