@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BACKOFF = BackoffConfig(min_delay=0.5, max_delay=30.0, factor=1.6, jitter=0.1)
 
+#: Updates of different chats handled at once.
+DEFAULT_CONCURRENCY = 16
+
 #: Called once per update whose storage failed, e.g. to apologise to the user.
 StorageFailureHook = Callable[[Bot, Update], Awaitable[None]]
 
@@ -42,7 +45,9 @@ class Poller:
         backoff: BackoffConfig = DEFAULT_BACKOFF,
         on_storage_failure: StorageFailureHook | None = None,
         workflow_data: dict[str, Any] | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
+        self.concurrency = concurrency
         self.dispatcher = dispatcher
         self.bot = bot
         self.allowed_updates = list(allowed_updates)
@@ -93,14 +98,39 @@ class Poller:
         try:
             while not self.stopping:
                 updates = await self._fetch()
-                for update in updates:
-                    if not await self._handle(update):
-                        break
-                    self.offset = update.update_id + 1
-                    if self.stopping:
-                        break
+                if updates:
+                    await self._handle_batch(updates)
         finally:
             await self._confirm()
+
+    async def _handle_batch(self, updates: list[Update]) -> None:
+        """Handle a batch, chats side by side and each chat's updates in order; then move
+        the offset past the longest run of handled updates from the batch's start.
+
+        One slow answer (a rates feed timing out, say) then holds up only its own chat.
+        An update handled after a gap is confirmed with the gap; if the process dies first,
+        Telegram sends it again and storage recognises it.
+        """
+        lanes: dict[object, list[Update]] = {}
+        for update in updates:
+            lanes.setdefault(lane_of(update), []).append(update)
+        handled: set[int] = set()
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def lane(queue: list[Update]) -> None:
+            for update in queue:
+                if self.stopping:
+                    return
+                async with slots:
+                    if not await self._handle(update):
+                        return
+                handled.add(update.update_id)
+
+        await asyncio.gather(*(lane(queue) for queue in lanes.values()))
+        for update in sorted(updates, key=lambda u: u.update_id):
+            if update.update_id not in handled:
+                break
+            self.offset = update.update_id + 1
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake at once when stop() is called."""
@@ -195,3 +225,16 @@ class Poller:
             await self.bot(GetUpdates(offset=self.offset, timeout=0, limit=1))
         except Exception as error:  # noqa: BLE001 - unconfirmed ones are redelivered, deduplicated
             log.warning("could not confirm handled updates: %s", error)
+
+
+def lane_of(update: Update) -> object:
+    """Updates that must keep their order share a lane: those of one chat (a channel's
+    post and its edit, a reader's command and their button press)."""
+    event = update.event
+    chat = getattr(event, "chat", None)
+    if chat is not None:
+        return chat.id
+    user = getattr(event, "from_user", None)
+    if user is not None:
+        return user.id
+    return None
