@@ -8,12 +8,12 @@ from collections.abc import Iterable
 
 from pydantic import ValidationError
 
-from bot.cli import backup, importer, rates, run
+from bot.cli import backup, importer, preview, rates, run, stats
 from bot.config import Settings, describe_errors
 from bot.logging_setup import configure_logging, secrets_of
 
 #: Sub-command modules, in the order `--help` lists them.
-COMMANDS = [run, rates, importer, backup]
+COMMANDS = [run, importer, preview, stats, backup, rates]
 
 
 def load_settings() -> Settings:

@@ -172,3 +172,13 @@ def snippet(text: str, terms: Sequence[str], limit: int = SNIPPET_LIMIT) -> str:
 def _stem(word: str) -> str:
     found = stems(word)
     return found[0] if found else ""
+
+
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain_text(message_html: str) -> str:
+    """A message as a person reads it, for a terminal: links as "text (url)", no tags."""
+    with_links = _LINK.sub(lambda m: f"{m[2]} ({html.unescape(m[1])})", message_html)
+    return html.unescape(_TAG.sub("", with_links))

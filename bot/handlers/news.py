@@ -221,12 +221,23 @@ async def _answer_top(
     lang: str,
     window: tuple[str, timedelta],
 ) -> None:
+    text, posts = await top_text(storage, settings, clock(), lang, window)
+    markup = InlineKeyboardMarkup(inline_keyboard=_numbers(posts)) if posts else None
+    await message.answer(text, reply_markup=markup)
+
+
+async def top_text(
+    storage: Storage,
+    settings: Settings,
+    now: datetime,
+    lang: str,
+    window: tuple[str, timedelta],
+) -> tuple[str, list[PostSummary]]:
+    """The /top answer and the posts it lists (also `python -m bot preview top`)."""
     name, span = window
-    now = clock()
     posts = await storage.posts.top(now - span, TOP_COUNT)
     if not posts:
-        await message.answer(t(lang, "top_empty"))
-        return
+        return t(lang, "top_empty"), []
     items = [
         feed_item(
             n,
@@ -239,8 +250,7 @@ async def _answer_top(
         for n, post in enumerate(posts, 1)
     ]
     text, shown = fit(t(lang, f"top_header_{name}"), items)
-    markup = InlineKeyboardMarkup(inline_keyboard=_numbers(posts[:shown]))
-    await message.answer(text, reply_markup=markup)
+    return text, posts[:shown]
 
 
 # -- a post in full ---------------------------------------------------------------------

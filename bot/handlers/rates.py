@@ -12,7 +12,6 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
-from bot.charts import render_chart, series
 from bot.config import Settings
 from bot.services.convert import (
     TENGE,
@@ -103,10 +102,14 @@ async def rates_command(
             await message.answer(t(lang, "rates_usage", word=unknown[0]))
             return
         codes = [code for code in wanted if code is not None and code != TENGE] or codes
+    await message.answer(await rates_text(rates, codes, lang))
+
+
+async def rates_text(rates: RatesService, codes: Sequence[str], lang: str) -> str:
+    """What /rates answers (also printed by `python -m bot preview rates`)."""
     snapshot = await rates.current()
     if snapshot.day is None:
-        await message.answer(t(lang, "rates_unavailable"))
-        return
+        return t(lang, "rates_unavailable")
     lines = [t(lang, "rates_title", date=_day(snapshot.day)), ""]
     for code in codes:
         rate = snapshot.rates.get(code)
@@ -126,12 +129,15 @@ async def rates_command(
             ).rstrip()
         )
     text = "\n".join(lines) + _stale_note(snapshot, lang)
-    await message.answer(text + "\n\n" + t(lang, "rates_footer"))
+    return text + "\n\n" + t(lang, "rates_footer")
 
 
 async def _chart(
     message: Message, args: Sequence[str], lang: str, rates: RatesService, settings: Settings
 ) -> None:
+    # matplotlib takes seconds to import: only when someone asks for a chart.
+    from bot.charts import render_chart, series
+
     code = next((c for c in settings.rates_currencies if c != TENGE), DEFAULT_CURRENCY)
     days = CHART_PERIODS[0]
     for arg in args:
