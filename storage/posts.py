@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+import sqlite3
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -68,220 +68,15 @@ class PostRepository:
 
     async def save(self, msg: IncomingMessage) -> SaveResult:
         """Store a message once, whatever the order or number of times it arrives."""
-        async with self.db.transaction() as conn:
-            return await self._save_in(conn, msg)
+        return await self.db.run_sync(save_one, msg)
 
-    async def save_many(
-        self, messages: Sequence[IncomingMessage], *, concurrency: int = 16
-    ) -> list[SaveResult]:
+    async def save_many(self, messages: Sequence[IncomingMessage]) -> list[SaveResult]:
         """save() each message, all in one transaction: every one is stored, or none.
 
-        Messages of one post (the same message, or the same album) are saved in their
-        order; different posts are saved `concurrency` at a time, so that their statements
-        queue on the database thread instead of each waiting for the one before (aiosqlite
-        runs every statement on its own thread, and the round trip dominates a batch).
+        The whole batch runs in one call on the database thread, so a long import pays
+        the thread round trip once per batch instead of several times per message.
         """
-        posts: dict[tuple[int, int | str], list[int]] = {}
-        for index, msg in enumerate(messages):
-            key = msg.media_group_id if msg.media_group_id is not None else msg.message_id
-            posts.setdefault((msg.channel_id, key), []).append(index)
-        results: list[SaveResult | None] = [None] * len(messages)
-        queue = iter(posts.values())
-
-        async def worker(conn: aiosqlite.Connection) -> None:
-            # One shared iterator: each worker takes the next post when it is free.
-            for indexes in queue:
-                for index in indexes:
-                    results[index] = await self._save_in(conn, messages[index])
-
-        async with self.db.transaction() as conn:
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for _ in range(max(1, min(concurrency, len(posts)))):
-                        group.create_task(worker(conn))
-            except BaseExceptionGroup as failed:
-                # The transaction turns SQLite's "cannot write now" into StorageUnavailable
-                # and rolls back; it needs the error itself, not a group.
-                raise failed.exceptions[0] from None
-        return [result for result in results if result is not None]
-
-    async def _save_in(self, conn: aiosqlite.Connection, msg: IncomingMessage) -> SaveResult:
-        cursor = await conn.execute(
-            "SELECT * FROM post_parts WHERE channel_id = ? AND message_id = ?",
-            (msg.channel_id, msg.message_id),
-        )
-        part = await cursor.fetchone()
-        if part is not None:
-            return await self._update_part(conn, part, msg)
-
-        post_id = None
-        if msg.media_group_id is not None:
-            cursor = await conn.execute(
-                "SELECT id FROM posts WHERE channel_id = ? AND media_group_id = ?",
-                (msg.channel_id, msg.media_group_id),
-            )
-            row = await cursor.fetchone()
-            post_id = None if row is None else int(row["id"])
-
-        if post_id is None:
-            post_id = await self._insert_post(conn, msg)
-            await self._insert_part(conn, post_id, msg)
-            return SaveResult(SaveOutcome.CREATED, post_id)
-
-        await self._insert_part(conn, post_id, msg)
-        await self._refresh(conn, post_id, msg)
-        return SaveResult(SaveOutcome.PART_ADDED, post_id)
-
-    async def _insert_post(self, conn: aiosqlite.Connection, msg: IncomingMessage) -> int:
-        cursor = await conn.execute(
-            """
-            INSERT INTO posts (channel_id, message_id, media_group_id, channel_title,
-                               channel_username, date, edit_date, text, entities, source,
-                               forwarded_by, stored_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            (
-                msg.channel_id,
-                msg.message_id,
-                msg.media_group_id,
-                msg.channel_title,
-                msg.channel_username,
-                _ts(msg.date),
-                _ts(msg.edit_date),
-                msg.text,
-                _dump(msg.entities),
-                msg.source.value,
-                msg.forwarded_by,
-                int(time.time()),
-            ),
-        )
-        post_id = cursor.lastrowid
-        assert post_id is not None
-        if msg.text:
-            await conn.execute(
-                "INSERT INTO posts_fts (rowid, body) VALUES (?, ?)", (post_id, index_body(msg.text))
-            )
-        return post_id
-
-    async def _insert_part(
-        self, conn: aiosqlite.Connection, post_id: int, msg: IncomingMessage
-    ) -> None:
-        media = msg.media
-        await conn.execute(
-            """
-            INSERT INTO post_parts (post_id, channel_id, message_id, text, entities,
-                                    media_kind, file_id, file_unique_id, edit_date)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            (
-                post_id,
-                msg.channel_id,
-                msg.message_id,
-                msg.text,
-                _dump(msg.entities),
-                media.kind if media else None,
-                media.file_id if media else None,
-                media.file_unique_id if media else None,
-                _ts(msg.edit_date),
-            ),
-        )
-
-    async def _update_part(
-        self, conn: aiosqlite.Connection, part: aiosqlite.Row, msg: IncomingMessage
-    ) -> SaveResult:
-        post_id = int(part["post_id"])
-        if _is_stale(msg, part["edit_date"]):
-            return SaveResult(SaveOutcome.UNCHANGED, post_id)
-        media = msg.media
-        stored = _media(part)
-        if (
-            media is not None
-            and not media.file_id
-            and stored is not None
-            and (stored.kind == media.kind)
-        ):
-            # An export has no file ids: keep the one Telegram gave the bot.
-            media = stored
-        same = (
-            part["text"] == msg.text
-            and part["entities"] == _dump(msg.entities)
-            and (media.same_as(_media(part)) if media else part["media_kind"] is None)
-        )
-        edit_date = _ts(msg.edit_date) or part["edit_date"]
-        if same:
-            if edit_date != part["edit_date"]:
-                await conn.execute(
-                    "UPDATE post_parts SET edit_date = ? WHERE channel_id = ? AND message_id = ?",
-                    (edit_date, msg.channel_id, msg.message_id),
-                )
-                await self._refresh(conn, post_id, msg)
-            return SaveResult(SaveOutcome.UNCHANGED, post_id)
-        await conn.execute(
-            """
-            UPDATE post_parts
-               SET text = ?, entities = ?, media_kind = ?, file_id = ?, file_unique_id = ?,
-                   edit_date = ?
-             WHERE channel_id = ? AND message_id = ?
-            """,
-            (
-                msg.text,
-                _dump(msg.entities),
-                media.kind if media else None,
-                media.file_id if media else None,
-                media.file_unique_id if media else None,
-                edit_date,
-                msg.channel_id,
-                msg.message_id,
-            ),
-        )
-        await self._refresh(conn, post_id, msg)
-        return SaveResult(SaveOutcome.UPDATED, post_id)
-
-    async def _refresh(
-        self, conn: aiosqlite.Connection, post_id: int, msg: IncomingMessage
-    ) -> None:
-        """Recompute a post's text, first message, edit date and reactions from its parts."""
-        cursor = await conn.execute("SELECT text, deleted FROM posts WHERE id = ?", (post_id,))
-        post = await cursor.fetchone()
-        assert post is not None
-        cursor = await conn.execute(
-            """
-            SELECT message_id, text, entities, edit_date, reactions
-              FROM post_parts WHERE post_id = ? ORDER BY message_id
-            """,
-            (post_id,),
-        )
-        parts = list(await cursor.fetchall())
-        holder = next((p for p in parts if p["text"]), parts[0])
-        edits = [p["edit_date"] for p in parts if p["edit_date"] is not None]
-        await conn.execute(
-            """
-            UPDATE posts
-               SET message_id = ?, text = ?, entities = ?, edit_date = ?, reactions = ?,
-                   channel_title = coalesce(nullif(?, ''), channel_title),
-                   channel_username = coalesce(?, channel_username)
-             WHERE id = ?
-            """,
-            (
-                parts[0]["message_id"],
-                holder["text"],
-                holder["entities"],
-                max(edits) if edits else None,
-                sum(int(p["reactions"]) for p in parts),
-                msg.channel_title,
-                msg.channel_username,
-                post_id,
-            ),
-        )
-        if holder["text"] != post["text"] and not post["deleted"]:
-            await self._reindex(conn, post_id, holder["text"])
-
-    async def _reindex(self, conn: aiosqlite.Connection, post_id: int, text: str | None) -> None:
-        await conn.execute("DELETE FROM posts_fts WHERE rowid = ?", (post_id,))
-        if text:
-            await conn.execute(
-                "INSERT INTO posts_fts (rowid, body) VALUES (?, ?)", (post_id, index_body(text))
-            )
+        return await self.db.run_sync(_save_batch, list(messages))
 
     async def set_reactions(self, channel_id: int, message_id: int, total: int) -> int | None:
         """Record a message's reaction total; return its post's id, or None if unknown."""
@@ -315,7 +110,7 @@ class PostRepository:
             )
             if cursor.rowcount == 0:
                 return False
-            await self._reindex(conn, post_id, None)
+            await conn.execute("DELETE FROM posts_fts WHERE rowid = ?", (post_id,))
             return True
 
     async def get(self, post_id: int) -> Post | None:
@@ -586,3 +381,188 @@ def _summary(row: aiosqlite.Row) -> PostSummary:
 def _load_entities(raw: str) -> list[Entity]:
     value: Any = json.loads(raw)
     return value if isinstance(value, list) else []
+
+
+# -- the write path, run on the database thread (Database.run_sync) ----------------
+
+
+def save_one(conn: sqlite3.Connection, msg: IncomingMessage) -> SaveResult:
+    cursor = conn.execute(
+        "SELECT * FROM post_parts WHERE channel_id = ? AND message_id = ?",
+        (msg.channel_id, msg.message_id),
+    )
+    part = cursor.fetchone()
+    if part is not None:
+        return _update_part(conn, part, msg)
+
+    post_id = None
+    if msg.media_group_id is not None:
+        cursor = conn.execute(
+            "SELECT id FROM posts WHERE channel_id = ? AND media_group_id = ?",
+            (msg.channel_id, msg.media_group_id),
+        )
+        row = cursor.fetchone()
+        post_id = None if row is None else int(row["id"])
+
+    if post_id is None:
+        post_id = _insert_post(conn, msg)
+        _insert_part(conn, post_id, msg)
+        return SaveResult(SaveOutcome.CREATED, post_id)
+
+    _insert_part(conn, post_id, msg)
+    _refresh(conn, post_id, msg)
+    return SaveResult(SaveOutcome.PART_ADDED, post_id)
+
+
+def _insert_post(conn: sqlite3.Connection, msg: IncomingMessage) -> int:
+    cursor = conn.execute(
+        """
+        INSERT INTO posts (channel_id, message_id, media_group_id, channel_title,
+                           channel_username, date, edit_date, text, entities, source,
+                           forwarded_by, stored_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (
+            msg.channel_id,
+            msg.message_id,
+            msg.media_group_id,
+            msg.channel_title,
+            msg.channel_username,
+            _ts(msg.date),
+            _ts(msg.edit_date),
+            msg.text,
+            _dump(msg.entities),
+            msg.source.value,
+            msg.forwarded_by,
+            int(time.time()),
+        ),
+    )
+    post_id = cursor.lastrowid
+    assert post_id is not None
+    if msg.text:
+        conn.execute(
+            "INSERT INTO posts_fts (rowid, body) VALUES (?, ?)", (post_id, index_body(msg.text))
+        )
+    return post_id
+
+
+def _insert_part(conn: sqlite3.Connection, post_id: int, msg: IncomingMessage) -> None:
+    media = msg.media
+    conn.execute(
+        """
+        INSERT INTO post_parts (post_id, channel_id, message_id, text, entities,
+                                media_kind, file_id, file_unique_id, edit_date)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (
+            post_id,
+            msg.channel_id,
+            msg.message_id,
+            msg.text,
+            _dump(msg.entities),
+            media.kind if media else None,
+            media.file_id if media else None,
+            media.file_unique_id if media else None,
+            _ts(msg.edit_date),
+        ),
+    )
+
+
+def _update_part(conn: sqlite3.Connection, part: sqlite3.Row, msg: IncomingMessage) -> SaveResult:
+    post_id = int(part["post_id"])
+    if _is_stale(msg, part["edit_date"]):
+        return SaveResult(SaveOutcome.UNCHANGED, post_id)
+    media = msg.media
+    stored = _media(part)
+    if (
+        media is not None
+        and not media.file_id
+        and stored is not None
+        and (stored.kind == media.kind)
+    ):
+        # An export has no file ids: keep the one Telegram gave the bot.
+        media = stored
+    same = (
+        part["text"] == msg.text
+        and part["entities"] == _dump(msg.entities)
+        and (media.same_as(_media(part)) if media else part["media_kind"] is None)
+    )
+    edit_date = _ts(msg.edit_date) or part["edit_date"]
+    if same:
+        if edit_date != part["edit_date"]:
+            conn.execute(
+                "UPDATE post_parts SET edit_date = ? WHERE channel_id = ? AND message_id = ?",
+                (edit_date, msg.channel_id, msg.message_id),
+            )
+            _refresh(conn, post_id, msg)
+        return SaveResult(SaveOutcome.UNCHANGED, post_id)
+    conn.execute(
+        """
+        UPDATE post_parts
+           SET text = ?, entities = ?, media_kind = ?, file_id = ?, file_unique_id = ?,
+               edit_date = ?
+         WHERE channel_id = ? AND message_id = ?
+        """,
+        (
+            msg.text,
+            _dump(msg.entities),
+            media.kind if media else None,
+            media.file_id if media else None,
+            media.file_unique_id if media else None,
+            edit_date,
+            msg.channel_id,
+            msg.message_id,
+        ),
+    )
+    _refresh(conn, post_id, msg)
+    return SaveResult(SaveOutcome.UPDATED, post_id)
+
+
+def _refresh(conn: sqlite3.Connection, post_id: int, msg: IncomingMessage) -> None:
+    """Recompute a post's text, first message, edit date and reactions from its parts."""
+    cursor = conn.execute("SELECT text, deleted FROM posts WHERE id = ?", (post_id,))
+    post = cursor.fetchone()
+    assert post is not None
+    cursor = conn.execute(
+        """
+        SELECT message_id, text, entities, edit_date, reactions
+          FROM post_parts WHERE post_id = ? ORDER BY message_id
+        """,
+        (post_id,),
+    )
+    parts = list(cursor.fetchall())
+    holder = next((p for p in parts if p["text"]), parts[0])
+    edits = [p["edit_date"] for p in parts if p["edit_date"] is not None]
+    conn.execute(
+        """
+        UPDATE posts
+           SET message_id = ?, text = ?, entities = ?, edit_date = ?, reactions = ?,
+               channel_title = coalesce(nullif(?, ''), channel_title),
+               channel_username = coalesce(?, channel_username)
+         WHERE id = ?
+        """,
+        (
+            parts[0]["message_id"],
+            holder["text"],
+            holder["entities"],
+            max(edits) if edits else None,
+            sum(int(p["reactions"]) for p in parts),
+            msg.channel_title,
+            msg.channel_username,
+            post_id,
+        ),
+    )
+    if holder["text"] != post["text"] and not post["deleted"]:
+        _reindex(conn, post_id, holder["text"])
+
+
+def _reindex(conn: sqlite3.Connection, post_id: int, text: str | None) -> None:
+    conn.execute("DELETE FROM posts_fts WHERE rowid = ?", (post_id,))
+    if text:
+        conn.execute(
+            "INSERT INTO posts_fts (rowid, body) VALUES (?, ?)", (post_id, index_body(text))
+        )
+
+
+def _save_batch(conn: sqlite3.Connection, messages: list[IncomingMessage]) -> list[SaveResult]:
+    return [save_one(conn, msg) for msg in messages]
