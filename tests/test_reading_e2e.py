@@ -456,3 +456,14 @@ async def test_every_button_fits_telegram_limits(start_bot: StartBot) -> None:
             if "callback_data" in b:
                 assert len(b["callback_data"].encode()) <= 64
     assert len(photo("x")) == 3  # sanity of the fixture builder
+
+
+async def test_plain_words_in_a_private_chat_are_a_search(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    await bot.send(channel_post(90, "Ярмарка выходного дня в Астане", date=NOW - 60))
+    await bot.send(private_text("ярмарки", user=RU_READER))
+    text = last_call(bot.fake, "sendMessage")["text"]
+    assert text.startswith("🔎 <b>Поиск:</b> ярмарки")
+    assert "<b>Ярмарка</b> выходного дня" in text
+    await bot.send(private_text("🙂", user=RU_READER))
+    assert last_call(bot.fake, "sendMessage")["text"].startswith("Напишите, что найти")

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import (
@@ -54,6 +55,14 @@ def create_router() -> Router:
     router.message.register(open_by_command, Command(re.compile(r"post_?(\d+)")))
     router.message.register(
         open_by_deep_link, CommandStart(deep_link=True, magic=F.args.regexp(r"^post_\d+$"))
+    )
+    router.message.register(
+        search_plain_text,
+        F.chat.type == ChatType.PRIVATE,
+        F.text,
+        ~F.text.startswith("/"),
+        ~F.forward_origin,
+        ~F.via_bot,
     )
     router.callback_query.register(page_feed, FeedPage.filter())
     router.callback_query.register(open_by_button, OpenPost.filter())
@@ -307,7 +316,20 @@ async def search(
     clock: Clock,
     lang: str,
 ) -> None:
-    text = " ".join((command.args or "").split())[:300]
+    await _answer_search(message, command.args or "", storage, settings, clock, lang)
+
+
+async def search_plain_text(
+    message: Message, storage: Storage, settings: Settings, clock: Clock, lang: str
+) -> None:
+    """Words typed to the bot in a private chat are a search: what else would they be?"""
+    await _answer_search(message, message.text or "", storage, settings, clock, lang)
+
+
+async def _answer_search(
+    message: Message, query: str, storage: Storage, settings: Settings, clock: Clock, lang: str
+) -> None:
+    text = " ".join(query.split())[:300]
     if not query_terms(text):
         await message.answer(t(lang, "search_usage"))
         return
