@@ -14,18 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from storage.db import _migrations, _statements
-from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.bot_process import start_bot_process
+from tests.fake_telegram import FakeTelegram
 from tests.updates import NEWS_CHANNEL, channel_post
 
 WORDS = (
@@ -50,16 +49,12 @@ def make_posts(count: int, seed: int = 17) -> list[dict[str, Any]]:
 async def pipeline_rate(posts: list[dict[str, Any]], workdir: Path) -> float:
     async with FakeTelegram() as fake:
         fake.push_many(posts)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "WEBHOOK_"))}
-        env.update(
-            BOT_TOKEN=TOKEN,
-            TELEGRAM_API_URL=fake.url,
-            DATABASE_URL=f"sqlite:///{workdir / 'bot.db'}",
+        proc = await start_bot_process(
+            fake.url,
+            workdir / "bot.db",
+            cwd=workdir,
+            stderr=None,
             SOURCE_CHANNELS=str(NEWS_CHANNEL["id"]),
-            LOG_LEVEL="WARNING",
-        )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", env=env, cwd=workdir
         )
         try:
             await fake.wait_for_call("getUpdates", within=60)

@@ -7,16 +7,15 @@ test's event loop, so the kill lands wherever the process happens to be.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.bot_process import start_bot_process
+from tests.fake_telegram import FakeTelegram
 from tests.updates import NEWS_CHANNEL, channel_post
 
 pytestmark = pytest.mark.slow
@@ -24,27 +23,13 @@ pytestmark = pytest.mark.slow
 BURST = 800
 
 
-def _env(fake: FakeTelegram, db: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "WEBHOOK_"))}
-    env.update(
-        BOT_TOKEN=TOKEN,
-        TELEGRAM_API_URL=fake.url,
-        DATABASE_URL=f"sqlite:///{db}",
-        SOURCE_CHANNELS=str(NEWS_CHANNEL["id"]),
-        LOG_LEVEL="WARNING",
-    )
-    return env
-
-
 async def _start(fake: FakeTelegram, db: Path, cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        env=_env(fake, db),
+    return await start_bot_process(
+        fake.url,
+        db,
         cwd=cwd,
-        stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+        SOURCE_CHANNELS=str(NEWS_CHANNEL["id"]),
     )
 
 

@@ -6,9 +6,7 @@ doubt can only ever mean a missing digest, never a second one."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -18,7 +16,8 @@ import pytest
 
 from bot.services.delivery import DEFAULT_CONCURRENCY
 from storage import DeliveryStatus, Storage
-from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.bot_process import start_bot_process
+from tests.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.slow
 
@@ -26,30 +25,8 @@ SUBSCRIBERS = 500
 ALMATY = ZoneInfo("Asia/Almaty")
 
 
-def _env(fake: FakeTelegram, db: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "WEBHOOK_"))}
-    env.update(
-        BOT_TOKEN=TOKEN,
-        TELEGRAM_API_URL=fake.url,
-        DATABASE_URL=f"sqlite:///{db}",
-        TIMEZONE="Asia/Almaty",
-        RATES_URL="http://127.0.0.1:9/rss/rates_all.xml",
-        SEND_RATE="30",
-        LOG_LEVEL="WARNING",
-    )
-    return env
-
-
 async def _start(fake: FakeTelegram, db: Path, cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        env=_env(fake, db),
-        cwd=cwd,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    return await start_bot_process(fake.url, db, cwd=cwd, TIMEZONE="Asia/Almaty", SEND_RATE="30")
 
 
 def _digests(fake: FakeTelegram) -> Counter[int]:
