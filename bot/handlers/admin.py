@@ -8,6 +8,7 @@ from datetime import datetime
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.callbacks import DeletePost, SendDigest
@@ -48,6 +49,18 @@ async def refuse(message: Message, lang: str) -> None:
 
 async def refuse_button(query: CallbackQuery, lang: str) -> None:
     await query.answer(t(lang, "admin_only"), show_alert=True)
+
+
+def _yes_no(lang: str, texts: str, yes: CallbackData, no: CallbackData) -> InlineKeyboardMarkup:
+    """A confirmation: "{texts}_yes" and "{texts}_no" buttons."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=t(lang, f"{texts}_yes"), callback_data=yes.pack()),
+                InlineKeyboardButton(text=t(lang, f"{texts}_no"), callback_data=no.pack()),
+            ]
+        ]
+    )
 
 
 def _when(moment: datetime | None, settings: Settings, lang: str) -> str:
@@ -118,18 +131,7 @@ async def senddigest(
     message: Message, storage: Storage, scheduler: DigestScheduler, lang: str
 ) -> None:
     active, _ = await storage.subscribers.counts()
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=t(lang, "senddigest_yes"), callback_data=SendDigest(go=1).pack()
-                ),
-                InlineKeyboardButton(
-                    text=t(lang, "senddigest_no"), callback_data=SendDigest(go=0).pack()
-                ),
-            ]
-        ]
-    )
+    markup = _yes_no(lang, "senddigest", SendDigest(go=1), SendDigest(go=0))
     day = date_in_words(scheduler.today(), lang)
     await message.answer(t(lang, "senddigest_confirm", date=day, count=active), reply_markup=markup)
 
@@ -223,18 +225,7 @@ async def delete(message: Message, command: CommandObject, storage: Storage, lan
     if post.deleted:
         await message.answer(t(lang, "delete_already"))
         return
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=t(lang, "delete_yes"), callback_data=DeletePost(id=post.id, go=1).pack()
-                ),
-                InlineKeyboardButton(
-                    text=t(lang, "delete_no"), callback_data=DeletePost(id=post.id, go=0).pack()
-                ),
-            ]
-        ]
-    )
+    markup = _yes_no(lang, "delete", DeletePost(id=post.id, go=1), DeletePost(id=post.id, go=0))
     await message.answer(
         t(lang, "delete_confirm", headline=post_headline(post, lang)), reply_markup=markup
     )
