@@ -27,6 +27,7 @@ from bot.polling import Poller
 from bot.services.digest import DigestService
 from bot.services.ingest import AlbumNotices, ChannelPolicy
 from bot.services.rates import RatesService
+from bot.telegram_retry import AnswerScope, RetryAnswers
 from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 def create_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    # Answers to readers ride out 429s and short faults; bulk sends are Delivery's.
+    session.middleware(RetryAnswers())
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -89,6 +92,7 @@ def create_dispatcher(
         storage.posts, rates, digest_time=settings.digest_time, tz=settings.timezone
     )
     dp.update.outer_middleware(LanguageMiddleware())
+    dp.update.outer_middleware(AnswerScope())  # what RetryAnswers retries
     dp.include_routers(*routers())
     dp.startup.register(set_commands)
     dp.startup.register(start_scheduler)

@@ -6,7 +6,11 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+)
 
 from bot.config import Settings
 from bot.texts import t
@@ -34,14 +38,25 @@ def commands(lang: str, *, admin: bool = False) -> list[BotCommand]:
 
 
 async def set_commands(bot: Bot, settings: Settings) -> None:
-    """Startup hook. Russian is the default; English for Telegram set to English."""
-    await bot.set_my_commands(commands("ru"), scope=BotCommandScopeDefault())
-    await bot.set_my_commands(commands("en"), scope=BotCommandScopeDefault(), language_code="en")
+    """Startup hook. Russian is the default; English for Telegram set to English.
+
+    The menu is a convenience: a failure to set it is logged and the bot starts anyway.
+    """
+    menus: list[
+        tuple[list[BotCommand], BotCommandScopeDefault | BotCommandScopeChat, str | None]
+    ] = [
+        (commands("ru"), BotCommandScopeDefault(), None),
+        (commands("en"), BotCommandScopeDefault(), "en"),
+    ]
     for admin_id in settings.admin_ids:
-        scope = BotCommandScopeChat(chat_id=admin_id)
+        admin_scope = BotCommandScopeChat(chat_id=admin_id)
+        menus.append((commands("ru", admin=True), admin_scope, None))
+        menus.append((commands("en", admin=True), admin_scope, "en"))
+    for menu, scope, language in menus:
         try:
-            await bot.set_my_commands(commands("ru", admin=True), scope=scope)
-            await bot.set_my_commands(commands("en", admin=True), scope=scope, language_code="en")
+            await bot.set_my_commands(menu, scope=scope, language_code=language)
         except TelegramAPIError as error:
-            # An admin who never opened a chat with the bot has no chat to scope to yet.
-            log.warning("admin command menu not set admin_id=%s: %s", admin_id, error.message)
+            # E.g. an admin who never opened a chat with the bot has no chat to scope to.
+            log.warning(
+                "command menu not set scope=%s language=%s: %s", scope.type, language, error
+            )

@@ -49,7 +49,12 @@ html_decoration = _TelegramHtml()
 
 def post_html(post: Post) -> str:
     """The post's text with every formatting entity where it was, as Telegram HTML."""
-    return html_decoration.unparse(post.text, entities_from_records(post.entities))
+    try:
+        return html_decoration.unparse(post.text, entities_from_records(post.entities))
+    except (AttributeError, UnicodeDecodeError):
+        # Entities Telegram does not send (a link without its URL, an edge inside an
+        # emoji's surrogate pair): the text unformatted rather than no post at all.
+        return html.escape(post.text, quote=False)
 
 
 def shorten(text: str, limit: int) -> str:

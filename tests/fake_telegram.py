@@ -3,14 +3,19 @@
 The bot talks to it through aiogram's real aiohttp session, over real HTTP. It serves
 getUpdates from a queue with Telegram's offset semantics (an update is confirmed when a
 later call asks for an offset past it), records every call, and answers with Telegram's
-error bodies on demand (429 with retry_after, 403, 400, 5xx).
+error bodies on demand (429 with retry_after, 403, 400, 5xx). It also misbehaves as a
+network does: it holds a request past the client's timeout, cuts the connection without
+an answer, answers with a broken body, or fails every call for a few seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import socket
+import struct
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -53,6 +58,9 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    #: How the call was answered: "ok", or the fault ("error 502", "flood", "held",
+    #: "reset", "garbage"). A held call is answered normally once the hold ends.
+    outcome: str = "ok"
 
 
 @dataclass
@@ -60,6 +68,26 @@ class Failure:
     status: int
     description: str
     retry_after: int | None = None
+
+
+@dataclass
+class Fault:
+    """A network's misbehaviour instead of the API's answer: hold, cut, or garble."""
+
+    hold: float = 0.0
+    reset: bool = False
+    body: bytes | None = None
+    status: int = 200
+    content_type: str = "application/json"
+
+
+@dataclass
+class FailureWindow:
+    """Every call of `method` (of any method when None) fails until `until`."""
+
+    method: str | None
+    failure: Failure
+    until: float
 
 
 class FakeTelegram:
@@ -72,6 +100,8 @@ class FakeTelegram:
             lambda: itertools.count(1)
         )
         self._failures: defaultdict[str, deque[Failure]] = defaultdict(deque)
+        self._faults: defaultdict[str, deque[Fault]] = defaultdict(deque)
+        self._windows: list[FailureWindow] = []
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
@@ -135,6 +165,45 @@ class FakeTelegram:
         for _ in range(times):
             self._failures[method].append(Failure(status, description, retry_after))
 
+    def fail_for(
+        self,
+        method: str | None,
+        status: int,
+        description: str,
+        *,
+        seconds: float,
+        retry_after: int | None = None,
+    ) -> None:
+        """Answer every call of `method` (of every method when None) that arrives in the
+        next `seconds` with a Telegram error: an outage, or flood control, for a while."""
+        failure = Failure(status, description, retry_after)
+        self._windows.append(FailureWindow(method, failure, time.monotonic() + seconds))
+
+    def hold(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Keep the next `times` calls of `method` waiting `seconds` before answering them
+        as usual (longer than the client's timeout: the request times out)."""
+        self._faults[method].extend(Fault(hold=seconds) for _ in range(times))
+
+    def reset_connections(self, method: str, *, times: int = 1) -> None:
+        """Reset the connection (TCP RST) of the next `times` calls, without an answer."""
+        self._faults[method].extend(Fault(reset=True) for _ in range(times))
+
+    def garbage(
+        self,
+        method: str,
+        body: bytes | str,
+        *,
+        status: int = 200,
+        content_type: str = "application/json",
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` calls of `method` with this raw body instead: JSON cut
+        short, a proxy's HTML error page, `{"ok": true}` without a result."""
+        raw = body.encode() if isinstance(body, str) else body
+        self._faults[method].extend(
+            Fault(body=raw, status=status, content_type=content_type) for _ in range(times)
+        )
+
     def enforce_limits(self, per_second: int = 30) -> None:
         """Answer 429 as Telegram does past `per_second` messages in any second overall,
         or a second message to one private chat within a second."""
@@ -190,6 +259,7 @@ class FakeTelegram:
         self.calls.append(Call(method, params))
         await self._notify()
         if self._flooded(method, params, self.calls[-1].at):
+            self.calls[-1].outcome = "flood"
             return web.json_response(
                 {
                     "ok": False,
@@ -200,8 +270,9 @@ class FakeTelegram:
                 status=429,
             )
         failures = self._failures.get(method)
-        if failures:
-            failure = failures.popleft()
+        failure = failures.popleft() if failures else self._window_failure(method)
+        if failure is not None:
+            self.calls[-1].outcome = f"error {failure.status}"
             body: dict[str, Any] = {
                 "ok": False,
                 "error_code": failure.status,
@@ -210,11 +281,50 @@ class FakeTelegram:
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
             return web.json_response(body, status=failure.status)
+        faults = self._faults.get(method)
+        if faults:
+            fault = faults.popleft()
+            if fault.reset:
+                self.calls[-1].outcome = "reset"
+                self._reset(request)
+                return web.Response(status=500)  # never reaches the client
+            if fault.body is not None:
+                self.calls[-1].outcome = "garbage"
+                return web.Response(
+                    status=fault.status, body=fault.body, content_type=fault.content_type
+                )
+            self.calls[-1].outcome = "held"
+            await self._hold(fault.hold)
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
         else:
             result = self._result(method, params)
         return web.json_response({"ok": True, "result": result})
+
+    def _window_failure(self, method: str) -> Failure | None:
+        now = time.monotonic()
+        self._windows = [w for w in self._windows if w.until > now]
+        for window in self._windows:
+            if window.method is None or window.method == method:
+                return window.failure
+        return None
+
+    async def _hold(self, seconds: float) -> None:
+        """Wait `seconds`, or until the server stops."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds), self._changed:
+                await self._changed.wait_for(lambda: self._closing)
+
+    @staticmethod
+    def _reset(request: web.Request) -> None:
+        transport = request.transport
+        if transport is None:
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # Linger 0: close() sends RST, as a dropped proxy or a NAT timeout does.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         if request.content_type == "application/json":

@@ -35,7 +35,9 @@ async def test_a_slow_answer_holds_up_only_its_own_chat(
         assert bot.fake.sent_texts(SLOW["id"])
 
 
-async def test_a_burst_of_one_channel_with_an_edit_ends_right(start_bot: StartBot, storage: Storage) -> None:
+async def test_a_burst_of_one_channel_with_an_edit_ends_right(
+    start_bot: StartBot, storage: Storage
+) -> None:
     bot = await start_bot()
     await bot.send_all(
         [

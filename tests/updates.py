@@ -197,3 +197,47 @@ def callback_query(
             },
         }
     }
+
+
+GROUP = {"id": -4001234567, "title": "Обсуждение новостей", "type": "group"}
+SUPERGROUP = {
+    "id": -1004001234567,
+    "title": "Читатели",
+    "type": "supergroup",
+    "username": "kz_readers",
+}
+
+
+def group_text(
+    text: str,
+    *,
+    user: dict[str, Any] = READER,
+    chat: dict[str, Any] = GROUP,
+    message_id: int = 800,
+) -> dict[str, Any]:
+    """A message in a group or supergroup: `from` is the person, the chat's id negative."""
+    message: dict[str, Any] = {
+        "message_id": message_id,
+        "from": user,
+        "chat": chat,
+        "date": BASE_DATE,
+        "text": text,
+    }
+    if text.startswith("/"):
+        command = text.split()[0]
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    return {"message": message}
+
+
+def group_callback_query(
+    data: str,
+    *,
+    user: dict[str, Any] = READER,
+    chat: dict[str, Any] = GROUP,
+    message_id: int = 1,
+    query_id: str = "cq-g1",
+) -> dict[str, Any]:
+    """A press of an inline button under the bot's message in a group."""
+    update = callback_query(data, user=user, message_id=message_id, query_id=query_id)
+    update["callback_query"]["message"]["chat"] = chat
+    return update

@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.post_view import send_post
 from bot.render import feed_item, fit, snippet
 from bot.services import feed
+from bot.services.ingest import clean_text
 from bot.texts import t
 from storage import PostSummary, Storage
 from storage.search_text import query_terms
@@ -329,7 +330,7 @@ async def search_plain_text(
 async def _answer_search(
     message: Message, query: str, storage: Storage, settings: Settings, clock: Clock, lang: str
 ) -> None:
-    text = " ".join(query.split())[:300]
+    text = clean_text(" ".join(query.split())[:300])
     if not query_terms(text):
         await message.answer(t(lang, "search_usage"))
         return

@@ -141,7 +141,7 @@ async def _chart(
     code = next((c for c in settings.rates_currencies if c != TENGE), DEFAULT_CURRENCY)
     days = CHART_PERIODS[0]
     for arg in args:
-        if arg.isdigit() and int(arg) in CHART_PERIODS:
+        if arg.isdecimal() and int(arg) in CHART_PERIODS:
             days = int(arg)
             continue
         found = currency_code(arg)

@@ -23,7 +23,7 @@ def parse_count(arg: str | None) -> tuple[int | None, bool]:
     if arg is None or not arg.strip():
         return DEFAULT_COUNT, False
     text = arg.strip().split()[0]
-    if not text.isdigit():
+    if not text.isdecimal():  # isdigit() would pass "²", which int() refuses
         return None, False
     value = int(text[:12])
     if value < 1:

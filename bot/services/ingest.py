@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -31,9 +32,31 @@ _MEDIA_KINDS = (
 STORED_CONTENT = frozenset({ContentType.TEXT, *(ContentType(kind) for kind in _MEDIA_KINDS)})
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text SQLite can store: a lone UTF-16 surrogate (possible in JSON, never in real
+    text) becomes U+FFFD, which is one UTF-16 unit too, so entity offsets still fit."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def _cleaned(value: object) -> object:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _cleaned(v) for k, v in value.items()}
+    return value
+
+
 def entities_to_records(entities: Sequence[MessageEntity] | None) -> list[Entity]:
     """Entities as Telegram sent them (UTF-16 offsets), ready to be stored as JSON."""
-    return [e.model_dump(mode="json", exclude_none=True) for e in entities or ()]
+    return [
+        {k: _cleaned(v) for k, v in e.model_dump(mode="json", exclude_none=True).items()}
+        for e in entities or ()
+    ]
 
 
 def entities_from_records(records: Sequence[Entity]) -> list[MessageEntity]:
@@ -48,7 +71,11 @@ def media_of(message: Message) -> Media | None:
         if kind == "photo":
             # Telegram sends every size of a photo; the last is the largest.
             value = value[-1]
-        return Media(kind=kind, file_id=value.file_id, file_unique_id=value.file_unique_id or None)
+        return Media(
+            kind=kind,
+            file_id=clean_text(value.file_id),
+            file_unique_id=clean_text(value.file_unique_id) or None,
+        )
     return None
 
 
@@ -77,12 +104,12 @@ def to_incoming(
         if message.edit_date is None
         else datetime.fromtimestamp(message.edit_date, UTC),
         source=source,
-        text=text,
+        text=clean_text(text),
         entities=entities_to_records(entities),
         media=media_of(message),
-        media_group_id=message.media_group_id,
-        channel_title=chat.title or "",
-        channel_username=chat.username,
+        media_group_id=clean_text(message.media_group_id) if message.media_group_id else None,
+        channel_title=clean_text(chat.title or ""),
+        channel_username=clean_text(chat.username) if chat.username else None,
         forwarded_by=forwarded_by,
     )
 
