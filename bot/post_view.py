@@ -16,7 +16,7 @@ from aiogram.types import (
     InputMediaVideo,
 )
 
-from bot.render import post_headline, post_html, post_link
+from bot.render import MESSAGE_LIMIT, post_headline, post_html, post_link
 from bot.texts import t
 from storage import Media, Post
 
@@ -70,8 +70,10 @@ async def send_post(bot: Bot, chat_id: int, post: Post, lang: str) -> None:
         log.warning("post media could not be sent post_id=%s: %s", post.id, error.message)
         media = []
     body = text or _title(post, lang)
-    if post.media and not media:
-        body += "\n\n" + t(lang, "media_missing")
+    note = "\n\n" + t(lang, "media_missing")
+    # Telegram counts the text without tags; the note must not push a full post past it.
+    if post.media and not media and len(post.text) + len(note) <= MESSAGE_LIMIT:
+        body += note
     await bot.send_message(chat_id, body, reply_markup=markup)
 
 

@@ -480,7 +480,14 @@ def t(lang: str, key: str, /, **values: object) -> str:
     template = LANGUAGES.get(lang, RU)[key]
     if not values:
         return template
-    return template.format(**{k: html.escape(str(v), quote=False) for k, v in values.items()})
+    # A lone surrogate a reader typed ("\ud800" in the update's JSON) cannot go out as
+    # UTF-8: echoed back, it becomes "?".
+    return template.format(
+        **{
+            k: html.escape(str(v).encode("utf-8", "replace").decode(), quote=False)
+            for k, v in values.items()
+        }
+    )
 
 
 def plain(lang: str, key: str, /, **values: object) -> str:
