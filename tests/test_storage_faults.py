@@ -4,12 +4,19 @@ The bot's own connection is made to refuse writes, as a remount or a full disk w
 `PRAGMA query_only` gives SQLITE_READONLY, and `PRAGMA max_page_count` at the current size
 makes the next write that needs a page fail with SQLITE_FULL. While it lasts the person
 waiting gets one apology, the update stays unconfirmed (Telegram would send it again), and
-once the fault clears everything is stored, exactly once, and answered.
+once the fault clears everything is stored, exactly once, and answered. The last test
+makes the disk "full" for a real bot process instead (a file size limit set on it).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import resource
+import signal
+import sqlite3
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
@@ -18,7 +25,9 @@ import pytest
 
 from storage import Storage
 from storage.db import Database
+from tests.bot_process import bot_env
 from tests.conftest import RunningBot, eventually
+from tests.fake_telegram import FakeTelegram
 from tests.updates import (
     ADMIN,
     AGENCY_CHANNEL,
@@ -185,3 +194,69 @@ async def test_channel_post_during_the_fault_is_stored_once_after_it(
     # Telegram sends the same post again (an unconfirmed batch after a restart, say).
     await bot.send(channel_post(10, "Первая\n" + LONG))
     assert await storage.posts.count() == 2
+
+
+# -- a full disk at commit, in a real process ----------------------------------------------
+
+
+def _ignore_file_size_signal() -> None:
+    # Inherited across exec: past RLIMIT_FSIZE a write fails (EFBIG) instead of killing.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def _stored(db: Path) -> list[int]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT message_id FROM posts ORDER BY message_id").fetchall()
+    return [int(r[0]) for r in rows]
+
+
+@pytest.mark.slow
+async def test_disk_full_at_commit_in_a_bot_process(
+    fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """For a while the bot may write nothing past 16 KiB into any file (RLIMIT_FSIZE, set
+    on the running process): SQLite's writes to the WAL fail as on a full disk (EFBIG
+    rather than ENOSPC: "disk I/O error"), in whatever step of the transaction they come,
+    which the pragmas above cannot reach."""
+    db = tmp_path / "bot.db"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        env=bot_env(fake_telegram.url, db, SOURCE_CHANNELS=str(NEWS_ID)),
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,  # a pipe: the file size limit does not apply
+        preexec_fn=_ignore_file_size_signal,
+    )
+    log: list[str] = []
+
+    async def read_log() -> None:
+        assert proc.stderr is not None
+        async for line in proc.stderr:
+            log.append(line.decode(errors="replace"))
+
+    reader = asyncio.create_task(read_log())
+    try:
+        await fake_telegram.wait_confirmed(fake_telegram.push(channel_post(1, "До сбоя")), 60)
+        resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (16 * 1024, resource.RLIM_INFINITY))
+        during = fake_telegram.push(channel_post(2, "Во время сбоя\n" + LONG))
+
+        async def retried() -> bool:
+            return sum(f"update_id={during} " in line for line in log) >= 3
+
+        await eventually(retried, within=30)
+        assert fake_telegram.confirmed_offset <= during
+        resource.prlimit(
+            proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+        )
+        after = fake_telegram.push(channel_post(3, "После сбоя"))
+        await fake_telegram.wait_confirmed(after, 30)
+        assert _stored(db) == [1, 2, 3], "".join(log)
+        assert not [line for line in log if "skipped" in line]
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 30)
+        await asyncio.wait_for(reader, 5)
+    assert proc.returncode == 0

@@ -415,7 +415,7 @@ async def test_start_rides_out_a_failing_set_my_commands(
     finally:
         stop.set()
         confirmed.cancel()
-        await asyncio.gather(bot, confirmed, return_exceptions=True)
+        await asyncio.wait_for(asyncio.gather(bot, confirmed, return_exceptions=True), 15)
 
 
 ALMATY = ZoneInfo("Asia/Almaty")
