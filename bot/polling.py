@@ -26,6 +26,9 @@ from storage import StorageUnavailable
 log = logging.getLogger(__name__)
 
 DEFAULT_BACKOFF = BackoffConfig(min_delay=0.5, max_delay=30.0, factor=1.6, jitter=0.1)
+#: Asking Telegram again costs one request: after a long outage the bot notices within
+#: seconds that it is back.
+FETCH_BACKOFF = BackoffConfig(min_delay=0.5, max_delay=5.0, factor=1.6, jitter=0.1)
 
 #: Updates of different chats handled at once.
 DEFAULT_CONCURRENCY = 16
@@ -107,7 +110,8 @@ class Poller:
         """Handle a batch, chats side by side and each chat's updates in order; then move
         the offset past the longest run of handled updates from the batch's start.
 
-        One slow answer (a rates feed timing out, say) then holds up only its own chat.
+        One slow answer (a rates feed timing out, say) then holds up only its own chat
+        within the batch; the next batch is asked for when the whole batch is done.
         An update handled after a gap is confirmed with the gap; if the process dies first,
         Telegram sends it again and storage recognises it.
         """
@@ -155,7 +159,7 @@ class Poller:
         return task.result()
 
     async def _fetch(self) -> list[Update]:
-        backoff = Backoff(self.backoff_config)
+        backoff = Backoff(FETCH_BACKOFF)
         while not self.stopping:
             method = GetUpdates(
                 offset=self.offset, timeout=self.timeout, allowed_updates=self.allowed_updates

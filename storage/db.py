@@ -158,10 +158,13 @@ class Database:
             raw.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(raw, *args, **kwargs)
+                raw.commit()
             except BaseException:
-                raw.rollback()
+                # A failed COMMIT can leave the transaction open: close it, or every
+                # later write would fail to begin.
+                if raw.in_transaction:
+                    raw.rollback()
                 raise
-            raw.commit()
             return result
 
         async with self._lock:

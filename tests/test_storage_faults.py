@@ -196,7 +196,7 @@ async def test_channel_post_during_the_fault_is_stored_once_after_it(
     assert await storage.posts.count() == 2
 
 
-# -- a full disk at commit, in a real process ----------------------------------------------
+# -- a full disk, in a real process -------------------------------------------------------
 
 
 def _ignore_file_size_signal() -> None:
@@ -211,9 +211,7 @@ def _stored(db: Path) -> list[int]:
 
 
 @pytest.mark.slow
-async def test_disk_full_at_commit_in_a_bot_process(
-    fake_telegram: FakeTelegram, tmp_path: Path
-) -> None:
+async def test_disk_full_in_a_bot_process(fake_telegram: FakeTelegram, tmp_path: Path) -> None:
     """For a while the bot may write nothing past 16 KiB into any file (RLIMIT_FSIZE, set
     on the running process): SQLite's writes to the WAL fail as on a full disk (EFBIG
     rather than ENOSPC: "disk I/O error"), in whatever step of the transaction they come,
