@@ -1,8 +1,9 @@
 """Posts stored per second through the whole pipeline, beside raw SQLite inserts.
 
 A burst of channel posts waits in the fake Bot API server; a real `python -m bot`
-process polls it, and the clock runs from its first getUpdates to the moment the last
-update is confirmed (confirmed means stored). In the same run, the same rows go into an
+process polls it, and the clock runs from its first getUpdates to the moment every post
+is stored and every update confirmed (read from the database, polled every 5 ms). In the
+same run, the same rows go into an
 empty database of the same schema straight through sqlite3: once in one transaction (the
 ceiling) and once with a commit per row (what a crash-safe bot must pay).
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sqlite3
@@ -46,6 +48,11 @@ def make_posts(count: int, seed: int = 17) -> list[dict[str, Any]]:
     return posts
 
 
+def _stored(db: Path) -> int:
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return int(conn.execute("SELECT count(*) FROM posts").fetchone()[0])
+
+
 async def pipeline_rate(posts: list[dict[str, Any]], workdir: Path) -> float:
     async with FakeTelegram() as fake:
         fake.push_many(posts)
@@ -60,6 +67,9 @@ async def pipeline_rate(posts: list[dict[str, Any]], workdir: Path) -> float:
             await fake.wait_for_call("getUpdates", within=60)
             started = fake.calls_of("getUpdates")[0].at
             await fake.wait_until(lambda: fake.confirmed_offset > len(posts), 600)
+            async with asyncio.timeout(600):
+                while _stored(workdir / "bot.db") < len(posts):  # noqa: ASYNC110 - another process writes it
+                    await asyncio.sleep(0.005)
             finished = time.monotonic()
         finally:
             proc.terminate()

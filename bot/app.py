@@ -12,8 +12,6 @@ from dataclasses import dataclass
 import httpx
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
 from bot.clock import Clock, system_clock
@@ -23,11 +21,13 @@ from bot.handlers import routers
 from bot.handlers.errors import apologise
 from bot.lifecycle import start_scheduler, stop_scheduler
 from bot.middlewares import LanguageMiddleware
+from bot.pace import ChatPace
 from bot.polling import Poller
 from bot.services.digest import DigestService
 from bot.services.ingest import AlbumNotices, ChannelPolicy
 from bot.services.rates import RatesService
-from bot.telegram_retry import AnswerScope, RetryAnswers
+from bot.session import create_session
+from bot.telegram_retry import AnswerScope
 from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -50,12 +50,9 @@ _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def create_bot(settings: Settings) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    # Answers to readers ride out 429s and short faults; bulk sends are Delivery's.
-    session.middleware(RetryAnswers())
     return Bot(
         token=settings.bot_token.get_secret_value(),
-        session=session,
+        session=create_session(settings.telegram_api_url, ChatPace()),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
 
@@ -138,7 +135,13 @@ async def run_polling(
     http = create_http_client()
     bot = create_bot(settings)
     dp = create_dispatcher(settings, storage, http=http, clock=clock)
-    poller = Poller(dp, bot, allowed_updates=ALLOWED_UPDATES, on_storage_failure=apologise)
+    poller = Poller(
+        dp,
+        bot,
+        allowed_updates=ALLOWED_UPDATES,
+        on_storage_failure=apologise,
+        inbox=storage.inbox,
+    )
     watcher = asyncio.create_task(_stop_when_set(stop, poller))
     try:
         me = await poller.connect()

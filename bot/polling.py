@@ -1,17 +1,29 @@
-"""Long polling that confirms an update to Telegram only after it has been handled.
+"""Long polling that never loses an update, and never lets one slow chat hold up others.
 
 aiogram's own polling moves the offset past an update even when its handler failed, and
-with handle_as_tasks it asks for the next batch before the current one is stored. Here an
-update is fed to the dispatcher and awaited; only then does the next getUpdates carry an
-offset past it. When storage cannot write (locked, disk full, read-only), the same update
-is retried with backoff and never confirmed, so a crash or a fault loses nothing.
+with handle_as_tasks it asks for the next batch before the current one is stored. Here
+each batch is first kept in the database's inbox, in one transaction, and only then
+confirmed to Telegram (by the next getUpdates). The updates are handled chat by chat,
+each chat's in order and many chats at once, and an update leaves the inbox once it has
+been handled. A crash at any moment leaves every update either unconfirmed at Telegram
+(which sends it again) or in the inbox (handled first at the next start).
+
+Because a batch is safe before it is handled, the next one is fetched at once: a reader
+who waits for their chat's turn (Telegram allows one message a second per chat), for a
+flood wait or for a slow rates feed holds up nobody else.
+
+When storage cannot write (locked, disk full, read-only), an update is retried with
+backoff and stays in the inbox; when the inbox itself cannot be written, the batch is
+handled before it is confirmed, as a batch, so nothing is lost either way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -21,7 +33,8 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update, User
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
-from storage import StorageUnavailable
+from bot.pace import holding
+from storage import Inbox, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +43,11 @@ DEFAULT_BACKOFF = BackoffConfig(min_delay=0.5, max_delay=30.0, factor=1.6, jitte
 #: seconds that it is back.
 FETCH_BACKOFF = BackoffConfig(min_delay=0.5, max_delay=5.0, factor=1.6, jitter=0.1)
 
-#: Updates of different chats handled at once.
+#: Updates of different chats handled at once (a chat waiting for its turn, a flood
+#: wait or a slow feed does not count).
 DEFAULT_CONCURRENCY = 16
+#: Updates taken but not yet handled, at most; beyond that the bot stops asking.
+DEFAULT_MAX_PENDING = 2000
 
 #: Called once per update whose storage failed, e.g. to apologise to the user.
 StorageFailureHook = Callable[[Bot, Update], Awaitable[None]]
@@ -49,8 +65,12 @@ class Poller:
         on_storage_failure: StorageFailureHook | None = None,
         workflow_data: dict[str, Any] | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        inbox: Inbox | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         self.concurrency = concurrency
+        self.inbox = inbox
+        self.max_pending = max_pending
         self.dispatcher = dispatcher
         self.bot = bot
         self.allowed_updates = list(allowed_updates)
@@ -60,6 +80,16 @@ class Poller:
         self.workflow_data = workflow_data or {}
         self._stop = asyncio.Event()
         self.offset: int | None = None
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lanes: dict[object, deque[Update]] = {}
+        self._workers: set[asyncio.Task[None]] = set()
+        self._pending = 0
+        self._room = asyncio.Event()
+        #: Handled updates still in the inbox, and a wake-up for the task that clears them.
+        self._done: list[int] = []
+        self._done_added = asyncio.Event()
+        #: Ids taken from the inbox at start: Telegram may send them again once.
+        self._restored: set[int] = set()
 
     def stop(self) -> None:
         """Finish the update in hand, confirm what was handled, and return from run()."""
@@ -98,36 +128,156 @@ class Poller:
         return None
 
     async def run(self) -> None:
+        flusher = asyncio.create_task(self._clear_done()) if self.inbox is not None else None
         try:
+            await self._restore()
             while not self.stopping:
+                if self._pending >= self.max_pending:
+                    self._room.clear()
+                    await self._until_stopped(self._room.wait())
+                    continue
                 updates = await self._fetch()
-                if updates:
+                if self._restored:
+                    updates = [u for u in updates if u.update_id not in self._restored]
+                    self._restored.clear()
+                if not updates:
+                    continue
+                if await self._keep(updates):
+                    self.offset = max(u.update_id for u in updates) + 1
+                    for update in updates:
+                        self._enqueue(update)
+                else:
+                    # Confirmed only once handled; what is queued goes first, to keep each
+                    # chat's order.
+                    await self._drain()
                     await self._handle_batch(updates)
+        except asyncio.CancelledError:
+            for worker in self._workers:
+                worker.cancel()  # torn down, not stopped: what is left waits in the inbox
+            raise
         finally:
+            await self._drain()
+            if flusher is not None:
+                flusher.cancel()
+                await asyncio.gather(flusher, return_exceptions=True)
+                await self._flush_done()
             await self._confirm()
 
-    async def _handle_batch(self, updates: list[Update]) -> None:
-        """Handle a batch, chats side by side and each chat's updates in order; then move
-        the offset past the longest run of handled updates from the batch's start.
+    async def _restore(self) -> None:
+        """Queue what the inbox still holds from before a restart (or a crash)."""
+        if self.inbox is None:
+            return
+        try:
+            kept = await self.inbox.pending()
+        except StorageUnavailable as error:
+            log.error("could not read the inbox: %s", error)
+            return
+        for update_id, payload in kept:
+            self._restored.add(update_id)
+            try:
+                update = Update.model_validate(json.loads(payload), context={"bot": self.bot})
+            except ValueError:
+                log.exception("unreadable update in the inbox, dropped update_id=%s", update_id)
+                self._mark_done(update_id)
+                continue
+            self._enqueue(update)
+        if kept:
+            log.info("handling %s updates kept from before the start", len(kept))
 
-        One slow answer (a rates feed timing out, say) then holds up only its own chat
-        within the batch; the next batch is asked for when the whole batch is done.
-        An update handled after a gap is confirmed with the gap; if the process dies first,
-        Telegram sends it again and storage recognises it.
+    async def _keep(self, updates: list[Update]) -> bool:
+        """Put a batch in the inbox; False if it could not be kept there."""
+        if self.inbox is None:
+            return False
+        try:
+            rows = [(u.update_id, _as_json(u)) for u in updates]
+            await self.inbox.put(rows)
+        except StorageUnavailable as error:
+            log.warning("inbox unavailable, handling updates before confirming them: %s", error)
+            return False
+        except Exception:  # an update that cannot be written: the safe path below
+            log.exception("could not keep updates in the inbox")
+            return False
+        return True
+
+    def _enqueue(self, update: Update) -> None:
+        key = lane_of(update)
+        queue = self._lanes.get(key)
+        if queue is None:
+            queue = self._lanes[key] = deque()
+            worker = asyncio.create_task(self._lane(key, queue))
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        queue.append(update)
+        self._pending += 1
+
+    async def _lane(self, key: object, queue: deque[Update]) -> None:
+        """Handle one chat's updates in order, while there are any."""
+        try:
+            while queue and not self.stopping:
+                update = queue[0]
+                async with self._slots:
+                    with holding(self._slots):
+                        handled = await self._handle(update)
+                if not handled:
+                    return  # stopping: it stays in the inbox
+                queue.popleft()
+                self._pending -= 1
+                self._room.set()
+                self._mark_done(update.update_id)
+        finally:
+            if self._lanes.get(key) is queue:
+                del self._lanes[key]
+
+    async def _drain(self) -> None:
+        """Until every chat's queue is handled (or, when stopping, the updates in hand)."""
+        while self._workers:
+            await asyncio.gather(*self._workers, return_exceptions=True)
+
+    def _mark_done(self, update_id: int) -> None:
+        if self.inbox is not None:
+            self._done.append(update_id)
+            self._done_added.set()
+
+    async def _clear_done(self) -> None:
+        """Remove handled updates from the inbox as they come, many in one write."""
+        while True:
+            await self._done_added.wait()
+            self._done_added.clear()
+            if not await self._flush_done():
+                await asyncio.sleep(1.0)
+
+    async def _flush_done(self) -> bool:
+        if self.inbox is None or not self._done:
+            return True
+        ids, self._done = self._done, []
+        try:
+            await self.inbox.done(ids)
+        except StorageUnavailable as error:
+            # Handled but still kept: handled again after a restart unless cleared first.
+            log.warning("could not clear handled updates from the inbox: %s", error)
+            self._done.extend(ids)
+            self._done_added.set()
+            return False
+        return True
+
+    async def _handle_batch(self, updates: list[Update]) -> None:
+        """Without the inbox: handle a batch, chats side by side and each chat's updates
+        in order; then move the offset past the longest run of handled updates from the
+        batch's start. The next batch is asked for when the whole batch is done.
         """
         lanes: dict[object, list[Update]] = {}
         for update in updates:
             lanes.setdefault(lane_of(update), []).append(update)
         handled: set[int] = set()
-        slots = asyncio.Semaphore(self.concurrency)
 
         async def lane(queue: list[Update]) -> None:
             for update in queue:
                 if self.stopping:
                     return
-                async with slots:
-                    if not await self._handle(update):
-                        return
+                async with self._slots:
+                    with holding(self._slots):
+                        if not await self._handle(update):
+                            return
                 handled.add(update.update_id)
 
         await asyncio.gather(*(lane(queue) for queue in lanes.values()))
@@ -198,7 +348,7 @@ class Poller:
             except StorageUnavailable as error:
                 delay = next(backoff)
                 log.error(
-                    "storage unavailable, update kept unconfirmed update_id=%s error=%s "
+                    "storage unavailable, update kept for a retry update_id=%s error=%s "
                     "retry_in=%.1fs",
                     update.update_id,
                     error,
@@ -229,6 +379,12 @@ class Poller:
             await self.bot(GetUpdates(offset=self.offset, timeout=0, limit=1))
         except Exception as error:  # noqa: BLE001 - unconfirmed ones are redelivered, deduplicated
             log.warning("could not confirm handled updates: %s", error)
+
+
+def _as_json(update: Update) -> str:
+    """The update as the Bot API would send it; ASCII, since text may hold lone surrogates."""
+    data = update.model_dump(mode="json", exclude_unset=True, by_alias=True)
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
 
 
 def lane_of(update: Update) -> object:

@@ -7,8 +7,8 @@ instead of the answer. RetryAnswers, a client session middleware, asks again a b
 number of times:
 
 - TelegramRetryAfter: after Telegram's retry_after, at most MAX_FLOOD_RETRIES times and
-  MAX_FLOOD_WAIT seconds in all (longer, and the reader has given up; the handler's chat,
-  and with it the Poller's batch, waits meanwhile).
+  MAX_FLOOD_WAIT seconds in all (longer, and the reader has given up). The chat waits
+  meanwhile; the handler gives back its concurrency slot, so other chats do not.
 - TelegramServerError, TelegramNetworkError, ClientDecodeError: after a short backoff.
   A fault on the way back may mean the first request went through, so a message can
   arrive twice; for an answer to a reader that is better than no answer.
@@ -48,6 +48,8 @@ from aiogram.exceptions import (
 from aiogram.methods import GetUpdates, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject
+
+from bot.pace import idle
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +96,7 @@ class RetryAnswers(BaseRequestMiddleware):
         flood_retries: int = MAX_FLOOD_RETRIES,
         max_flood_wait: float = MAX_FLOOD_WAIT,
         error_backoff: Sequence[float] = ERROR_BACKOFF,
-        sleep: Sleep = asyncio.sleep,
+        sleep: Sleep = idle,
     ) -> None:
         self.flood_retries = flood_retries
         self.max_flood_wait = max_flood_wait

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.db import Database, StorageUnavailable
+from storage.inbox import Inbox
 from storage.mirror import CopyStatus, CopyTask, MirrorRepository
 from storage.models import (
     Entity,
@@ -32,6 +33,7 @@ __all__ = [
     "DeliveryStatus",
     "Entity",
     "FetchRecord",
+    "Inbox",
     "IncomingMessage",
     "Media",
     "MirrorRepository",
@@ -63,6 +65,7 @@ class Storage:
     subscribers: SubscriberRepository
     deliveries: DeliveryLedger
     mirror: MirrorRepository
+    inbox: Inbox
 
     @classmethod
     async def open(cls, path: Path | str) -> Storage:
@@ -74,6 +77,7 @@ class Storage:
             subscribers=SubscriberRepository(db),
             deliveries=DeliveryLedger(db),
             mirror=MirrorRepository(db),
+            inbox=Inbox(db),
         )
 
     async def close(self) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -64,6 +65,20 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
+async def _enable_wal(conn: aiosqlite.Connection) -> None:
+    """Switch to WAL. The switch takes an exclusive lock without waiting on busy_timeout,
+    so a second process opening a new file at the same moment retries for as long."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
 class Database:
     """One aiosqlite connection shared by the whole process.
 
@@ -86,7 +101,7 @@ class Database:
         db = cls(conn, path)
         try:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _enable_wal(conn)
             # With WAL, NORMAL keeps the database consistent after a power cut and loses at
             # most the last transactions; a process crash (SIGKILL) loses nothing.
             await conn.execute("PRAGMA synchronous = NORMAL")

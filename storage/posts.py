@@ -166,27 +166,37 @@ class PostRepository:
         if not terms:
             return []
         async with self.db.reading() as conn:
-            ranked = await self._ranked(conn, match_expression(terms))
-            if not ranked and len(terms) > 1:
-                ranked = await self._ranked(conn, match_expression(terms, any_term=True))
-            page = ranked[offset : offset + limit]
+            page = await self._ranked(conn, match_expression(terms), limit, offset)
+            if not page and len(terms) > 1 and not await self._matches(conn, terms):
+                any_term = match_expression(terms, any_term=True)
+                page = await self._ranked(conn, any_term, limit, offset)
             summaries = await self._summaries(conn, [post_id for post_id, _ in page])
         return [
             SearchHit(summaries[post_id], rank) for post_id, rank in page if post_id in summaries
         ]
 
-    async def _ranked(self, conn: aiosqlite.Connection, expression: str) -> list[tuple[int, float]]:
+    async def _ranked(
+        self, conn: aiosqlite.Connection, expression: str, limit: int, offset: int
+    ) -> list[tuple[int, float]]:
+        # bm25() is lower for better matches; ids grow with time, so newer first among
+        # equals. Ranked in SQL, on the database thread, and only the page comes back.
         cursor = await conn.execute(
             """
-            SELECT rowid, bm25(posts_fts) FROM posts_fts WHERE posts_fts MATCH ?
-             ORDER BY rowid DESC LIMIT ?
+            SELECT id, rank FROM (
+                SELECT rowid AS id, bm25(posts_fts) AS rank FROM posts_fts
+                 WHERE posts_fts MATCH ? ORDER BY rowid DESC LIMIT ?
+            ) ORDER BY round(rank, 3), id DESC LIMIT ? OFFSET ?
             """,
-            (expression, SEARCH_WINDOW),
+            (expression, SEARCH_WINDOW, limit, offset),
         )
-        rows = [(int(r[0]), float(r[1])) for r in await cursor.fetchall()]
-        # bm25() is lower for better matches; ids grow with time, so -id puts newer first.
-        rows.sort(key=lambda r: (round(r[1], 3), -r[0]))
-        return rows
+        return [(int(r[0]), float(r[1])) for r in await cursor.fetchall()]
+
+    async def _matches(self, conn: aiosqlite.Connection, terms: list[str]) -> bool:
+        """Whether any post has every term (a page past the last is empty, too)."""
+        cursor = await conn.execute(
+            "SELECT 1 FROM posts_fts WHERE posts_fts MATCH ? LIMIT 1", (match_expression(terms),)
+        )
+        return await cursor.fetchone() is not None
 
     async def latest(
         self, limit: int, *, before: tuple[datetime, int] | None = None

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,12 +10,30 @@ from typing import Any
 
 import pytest
 
+from bot import pace
 from bot.app import run_polling
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from storage import Storage
 from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.updates import ADMIN, NEWS_CHANNEL
+
+
+@pytest.fixture(autouse=True)
+def chat_pace_off(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answers to one chat go out at once, so a test of five commands takes milliseconds,
+    not five seconds. Tests marked `chat_pace` keep Telegram's pace (see bot/pace.py)."""
+    if request.node.get_closest_marker("chat_pace") is None:
+        monkeypatch.setattr(pace, "PRIVATE", pace.Limit(gap=0.0))
+        monkeypatch.setattr(pace, "GROUP", pace.Limit(gap=0.0))
+
+
+def waiting_in_inbox(db_path: Path, *update_ids: int) -> bool:
+    """Whether any of these updates is still kept in the bot's inbox, unhandled."""
+    marks = ",".join("?" * len(update_ids))
+    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+        row = conn.execute(f"SELECT 1 FROM inbox WHERE update_id IN ({marks})", update_ids)
+        return row.fetchone() is not None
 
 
 @pytest.fixture
@@ -50,12 +70,20 @@ class RunningBot:
     async def send(self, update: dict[str, Any]) -> int:
         """Push an update and wait until the bot has handled and confirmed it."""
         update_id = self.fake.push(update)
-        await self.fake.wait_confirmed(update_id)
+        await self.wait_handled(update_id)
         return update_id
 
     async def send_all(self, updates: list[dict[str, Any]]) -> None:
         ids = self.fake.push_many(updates)
-        await self.fake.wait_confirmed(max(ids))
+        await self.wait_handled(*ids)
+
+    async def wait_handled(self, *update_ids: int, within: float = 15) -> None:
+        """Until these updates are confirmed to Telegram and no longer wait in the bot's
+        inbox: handled."""
+        await self.fake.wait_confirmed(max(update_ids), within=within)
+        async with asyncio.timeout(within):
+            while waiting_in_inbox(self.settings.database_path, *update_ids):  # noqa: ASYNC110 - the state lives in SQLite
+                await asyncio.sleep(0.005)
 
     async def stop(self) -> None:
         self.stop_event.set()

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from bot.services import delivery as delivery_module
 from bot.services import mirror as mirror_module
 from bot.texts import LANGUAGES, t
 from storage import Storage
@@ -82,7 +81,6 @@ ADMIN_OUTPUT = [
 def quick_mirror(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mirror_module, "ALBUM_SETTLE_SECONDS", 0.3)
     monkeypatch.setattr(mirror_module, "TICK_SECONDS", 0.02)
-    monkeypatch.setattr(delivery_module, "GROUP_INTERVAL", 0.05)
 
 
 def clock() -> datetime:

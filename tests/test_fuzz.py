@@ -37,7 +37,6 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from bot.app import create_bot, create_dispatcher
 from bot.clock import system_clock
 from bot.lifecycle import start_scheduler, stop_scheduler
-from bot.services import delivery as delivery_module
 from bot.services import mirror as mirror_module
 from bot.services.delivery import RateLimiter
 from bot.services.ingest import STORED_CONTENT
@@ -730,8 +729,6 @@ def quick_sends(monkeypatch: pytest.MonkeyPatch) -> None:
     # in milliseconds instead of waiting out each chat's spacing.
     monkeypatch.setattr(mirror_module, "ALBUM_SETTLE_SECONDS", 0.0)
     monkeypatch.setattr(mirror_module, "TICK_SECONDS", 0.01)
-    monkeypatch.setattr(delivery_module, "GROUP_INTERVAL", 0.0)
-    monkeypatch.setattr(delivery_module, "PRIVATE_INTERVAL", 0.0)
 
 
 @asynccontextmanager

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from bot.services import delivery as delivery_module
 from bot.services import mirror as mirror_module
 from storage import CopyStatus, Storage
 from tests.conftest import RunningBot, eventually
@@ -38,7 +37,6 @@ def quick_mirror(monkeypatch: pytest.MonkeyPatch) -> None:
     # Test-sized waits: an album settles in 0.3 s, a group takes a message each 50 ms.
     monkeypatch.setattr(mirror_module, "ALBUM_SETTLE_SECONDS", 0.3)
     monkeypatch.setattr(mirror_module, "TICK_SECONDS", 0.02)
-    monkeypatch.setattr(delivery_module, "GROUP_INTERVAL", 0.05)
 
 
 def copies(fake: FakeTelegram) -> Counter[tuple[int, int]]:

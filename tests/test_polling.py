@@ -1,17 +1,59 @@
-"""The poller: chats side by side, each chat in order, nothing confirmed before handled."""
+"""The poller: chats side by side, each chat in order, nothing confirmed before it is
+either handled or kept in the inbox, and the inbox handled first after a restart."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from storage import Storage
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, waiting_in_inbox
+from tests.fake_telegram import FakeTelegram
 from tests.rates_server import RatesServer
 from tests.updates import NEWS_CHANNEL, READER, channel_post, private_text
 
 StartBot = Callable[..., Any]
 SLOW = {"id": 444, "is_bot": False, "first_name": "Slow", "language_code": "ru"}
+OTHER = {"id": 445, "is_bot": False, "first_name": "Other", "language_code": "ru"}
+
+
+async def test_updates_kept_before_a_crash_are_handled_first_and_once(
+    fake_telegram: FakeTelegram, start_bot: StartBot, tmp_path: Path
+) -> None:
+    # A crash after the inbox kept updates 1 and 2 but before Telegram heard of it: both
+    # are in the inbox, and Telegram sends them again, with a new one after them.
+    kept = [
+        private_text("/latest", user=READER, message_id=1),
+        private_text("/help", user=READER, message_id=2),
+    ]
+    ids = fake_telegram.push_many([*kept, private_text("/start", user=READER, message_id=3)])
+    storage = await Storage.open(tmp_path / "bot.db")
+    await storage.inbox.put(
+        [(i, json.dumps({"update_id": i, **u})) for i, u in zip(ids, kept, strict=False)]
+    )
+    await storage.close()
+
+    bot: RunningBot = await start_bot()
+    await bot.wait_handled(*ids)
+    answers = [c.params["text"] for c in fake_telegram.calls_of("sendMessage")]
+    # One each, in Telegram's order: /latest (no news yet), /help, /start's greeting.
+    assert len(answers) == 3
+    assert answers[0].startswith("No news yet")
+    assert answers[1].startswith("<b>Commands</b>")
+    assert answers[2].startswith("Hello!")
+
+
+async def test_an_unreadable_update_in_the_inbox_is_dropped_not_retried_forever(
+    fake_telegram: FakeTelegram, start_bot: StartBot, tmp_path: Path
+) -> None:
+    storage = await Storage.open(tmp_path / "bot.db")
+    await storage.inbox.put([(7, "{not json"), (8, json.dumps({"update_id": "eight"}))])
+    await storage.close()
+    bot: RunningBot = await start_bot()
+    await bot.send(private_text("/help"))
+    assert not waiting_in_inbox(bot.settings.database_path, 8)
 
 
 async def test_a_slow_answer_holds_up_only_its_own_chat(
@@ -28,11 +70,17 @@ async def test_a_slow_answer_holds_up_only_its_own_chat(
         # Others are answered and stored while /rates waits for the feed...
         await bot.fake.wait_until(lambda: bool(bot.fake.sent_texts(READER["id"])))
         assert await storage.posts.find(NEWS_CHANNEL["id"], 1) is not None
-        # ...but nothing after the waiting update is confirmed to Telegram yet.
-        assert bot.fake.confirmed_offset <= slow_id
+        # ...the waiting update is confirmed only because the inbox keeps it...
+        assert bot.fake.confirmed_offset > slow_id
+        assert waiting_in_inbox(bot.settings.database_path, slow_id)
+        # ...and updates that come later are fetched and answered meanwhile.
+        await bot.send(private_text("/help", user=OTHER))
+        assert bot.fake.sent_texts(OTHER["id"])
+        assert not bot.fake.sent_texts(SLOW["id"])
         gate.set()
-        await bot.fake.wait_confirmed(max(later_ids))
+        await bot.wait_handled(slow_id, *later_ids)
         assert bot.fake.sent_texts(SLOW["id"])
+        assert not waiting_in_inbox(bot.settings.database_path, slow_id)
 
 
 async def test_a_burst_of_one_channel_with_an_edit_ends_right(

@@ -102,6 +102,7 @@ class Work:
         self.bot = bot
         self.fake = bot.fake
         self.start = 0
+        self.pushed: list[int] = []
         self.older = ""
         self.open = ""
 
@@ -127,6 +128,7 @@ class Work:
                 _post(18),
             ]
         )
+        self.pushed = ids
         return max(ids)
 
     def calls(self, *, delivered: tuple[str, ...] = ("ok", "held")) -> list[Call]:
@@ -138,6 +140,7 @@ class Work:
     ) -> None:
         """Everything pushed was handled as it is without a fault."""
         await self.fake.wait_confirmed(last, within=30)
+        await self.bot.wait_handled(*self.pushed, within=30)
         assert not self.bot.task.done(), "the bot stopped"
         assert await storage.posts.count() == 19
         for i in (16, 17, 18):
@@ -406,7 +409,11 @@ async def test_start_rides_out_a_failing_set_my_commands(
     bot = asyncio.create_task(
         run_polling(make_settings(fake_telegram.url, tmp_path / "bot.db"), stop=stop)
     )
-    confirmed = asyncio.create_task(fake_telegram.wait_confirmed(update_id))
+
+    async def stored() -> bool:
+        return await storage.posts.count() == 1 and fake_telegram.confirmed_offset > update_id
+
+    confirmed = asyncio.create_task(eventually(stored))
     try:
         await asyncio.wait({bot, confirmed}, return_when=asyncio.FIRST_COMPLETED)
         if bot.done():

@@ -2,8 +2,8 @@
 
 - One shared pace for all senders, a notch under Telegram's ~30 messages per second.
 - A 429 pauses every sender for retry_after, then the message is tried again.
-- Each chat gets at most one message a second (private) or twenty a minute (groups and
-  channels), whatever else is being sent.
+- Each chat's own pace (one message a second, twenty a minute to a group or channel) is
+  kept for every call by the bot's session: see bot/pace.py.
 - 403 (blocked, deactivated, kicked) and 400 "chat not found" end delivery to that chat;
   network errors and 5xx are retried with backoff a bounded number of times.
 - Several sends are in flight at once, so that network latency does not cap the rate.
@@ -31,8 +31,6 @@ from aiogram.exceptions import (
 
 log = logging.getLogger(__name__)
 
-PRIVATE_INTERVAL = 1.0
-GROUP_INTERVAL = 3.0  # 20 a minute
 DEFAULT_CONCURRENCY = 8
 MAX_RETRIES = 4
 MAX_FLOOD_WAITS = 10
@@ -78,7 +76,6 @@ class RateLimiter:
         self._next = 0.0
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
-        self._chat_next: dict[int, float] = {}
 
     def pause(self, seconds: float) -> None:
         until = self._monotonic() + seconds
@@ -86,10 +83,8 @@ class RateLimiter:
             log.warning("flood control: all sending paused for %.0fs", seconds)
             self._paused_until = until
 
-    async def wait(self, chat_id: int | None = None) -> None:
-        """Until this send may go: the chat's own spacing, then the shared pace."""
-        if chat_id is not None:
-            await self._wait_chat(chat_id)
+    async def wait(self) -> None:
+        """Until the next send may go."""
         async with self._lock:
             while True:
                 now = self._monotonic()
@@ -104,16 +99,6 @@ class RateLimiter:
                     slot = ready
                     break
             self._next = slot + self.interval
-
-    async def _wait_chat(self, chat_id: int) -> None:
-        interval = PRIVATE_INTERVAL if chat_id > 0 else GROUP_INTERVAL
-        while True:
-            now = self._monotonic()
-            ready = self._chat_next.get(chat_id, 0.0)
-            if ready <= now:
-                self._chat_next[chat_id] = now + interval
-                return
-            await self._sleep(ready - now)
 
 
 class Delivery:
@@ -161,7 +146,7 @@ class Delivery:
     ) -> Result:
         attempts, flood_waits, started = 0, 0, False
         while True:
-            await self.limiter.wait(job.chat_id)
+            await self.limiter.wait()
             if not started and before_send is not None:
                 await before_send(job)
             started = True

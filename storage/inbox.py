@@ -1,0 +1,45 @@
+"""Updates kept between being confirmed to Telegram and being handled."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Sequence
+
+from storage.db import Database
+
+#: Ids deleted per statement, under SQLite's limit on bound parameters.
+_CHUNK = 500
+
+
+class Inbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def put(self, updates: Sequence[tuple[int, str]]) -> None:
+        """Keep (update id, JSON) pairs, all or none; one already kept stays as it is."""
+
+        def put(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT OR IGNORE INTO inbox (update_id, payload) VALUES (?, ?)", updates
+            )
+
+        await self.db.run_sync(put)
+
+    async def done(self, update_ids: Collection[int]) -> None:
+        """Forget handled updates."""
+        ids = sorted(update_ids)
+
+        def delete(conn: sqlite3.Connection) -> None:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                conn.execute(f"DELETE FROM inbox WHERE update_id IN ({marks})", chunk)
+
+        if ids:
+            await self.db.run_sync(delete)
+
+    async def pending(self) -> list[tuple[int, str]]:
+        """Kept updates in the order Telegram gave them."""
+        async with self.db.reading() as conn:
+            cursor = await conn.execute("SELECT update_id, payload FROM inbox ORDER BY update_id")
+            return [(int(row[0]), str(row[1])) for row in await cursor.fetchall()]
