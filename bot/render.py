@@ -150,7 +150,7 @@ def snippet(text: str, terms: Sequence[str], limit: int = SNIPPET_LIMIT) -> str:
     """A short piece of text around the first matching word, matches in bold (HTML)."""
     wanted = set(terms)
     flat = " ".join(text.split())
-    spans = [m.span() for m in re.finditer(r"\w+", flat) if _stem(m.group(0)) in wanted]
+    spans = [span for span, stem in _stemmed_words(flat) if stem in wanted]
     if not spans:
         return html.escape(shorten(flat, limit))
     start = max(0, spans[0][0] - limit // 3)
@@ -174,9 +174,18 @@ def snippet(text: str, terms: Sequence[str], limit: int = SNIPPET_LIMIT) -> str:
     return prefix + "".join(pieces).strip() + suffix
 
 
-def _stem(word: str) -> str:
-    found = stems(word)
-    return found[0] if found else ""
+def _stemmed_words(text: str) -> list[tuple[tuple[int, int], str]]:
+    """Each word's place in the text, with its stem as the index has it."""
+    found = list(_WORD.finditer(text))
+    # All words in one call: stemming word by word cost more than the rest of a search.
+    all_stems = stems(text)
+    if len(all_stems) != len(found):
+        # Lower-casing split a word (a dotted İ does that): stem each word on its own.
+        all_stems = [next(iter(stems(m.group(0))), "") for m in found]
+    return [(m.span(), stem) for m, stem in zip(found, all_stems, strict=True)]
+
+
+_WORD = re.compile(r"\w+")
 
 
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
