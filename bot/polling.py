@@ -32,6 +32,7 @@ from aiogram.exceptions import TelegramRetryAfter, TelegramUnauthorizedError
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update, User
 from aiogram.utils.backoff import Backoff, BackoffConfig
+from pydantic_core import PydanticSerializationError
 
 from bot.pace import holding
 from storage import Inbox, StorageUnavailable
@@ -48,6 +49,9 @@ FETCH_BACKOFF = BackoffConfig(min_delay=0.5, max_delay=5.0, factor=1.6, jitter=0
 DEFAULT_CONCURRENCY = 16
 #: Updates taken but not yet handled, at most; beyond that the bot stops asking.
 DEFAULT_MAX_PENDING = 2000
+#: While busy, handled updates leave the inbox in one write per this many, or this often.
+CLEAR_BATCH = 100
+CLEAR_DELAY = 0.2
 
 #: Called once per update whose storage failed, e.g. to apologise to the user.
 StorageFailureHook = Callable[[Bot, Update], Awaitable[None]]
@@ -85,6 +89,7 @@ class Poller:
         self._workers: set[asyncio.Task[None]] = set()
         self._pending = 0
         self._room = asyncio.Event()
+        self._idle = asyncio.Event()
         #: Handled updates still in the inbox, and a wake-up for the task that clears them.
         self._done: list[int] = []
         self._done_added = asyncio.Event()
@@ -209,6 +214,7 @@ class Poller:
             worker.add_done_callback(self._workers.discard)
         queue.append(update)
         self._pending += 1
+        self._idle.clear()
 
     async def _lane(self, key: object, queue: deque[Update]) -> None:
         """Handle one chat's updates in order, while there are any."""
@@ -223,6 +229,8 @@ class Poller:
                 queue.popleft()
                 self._pending -= 1
                 self._room.set()
+                if not self._pending:
+                    self._idle.set()
                 self._mark_done(update.update_id)
         finally:
             if self._lanes.get(key) is queue:
@@ -239,10 +247,16 @@ class Poller:
             self._done_added.set()
 
     async def _clear_done(self) -> None:
-        """Remove handled updates from the inbox as they come, many in one write."""
+        """Remove handled updates from the inbox: at once when nothing else waits, and
+        many in one write while busy (one write per update would halve the pace of
+        storing posts). A crash meanwhile means at most CLEAR_DELAY of updates handled
+        again, which storage recognises."""
         while True:
             await self._done_added.wait()
             self._done_added.clear()
+            if self._pending and len(self._done) < CLEAR_BATCH:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), CLEAR_DELAY)
             if not await self._flush_done():
                 await asyncio.sleep(1.0)
 
@@ -382,9 +396,14 @@ class Poller:
 
 
 def _as_json(update: Update) -> str:
-    """The update as the Bot API would send it; ASCII, since text may hold lone surrogates."""
-    data = update.model_dump(mode="json", exclude_unset=True, by_alias=True)
-    return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+    """The update as the Bot API sent it (its JSON field names, nothing added)."""
+    try:
+        return update.model_dump_json(exclude_unset=True, by_alias=True)
+    except PydanticSerializationError:
+        # Text with a lone surrogate (valid in the Bot API's escaped JSON) is not UTF-8:
+        # written escaped instead.
+        data = update.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
 
 
 def lane_of(update: Update) -> object:

@@ -150,7 +150,7 @@ def snippet(text: str, terms: Sequence[str], limit: int = SNIPPET_LIMIT) -> str:
     """A short piece of text around the first matching word, matches in bold (HTML)."""
     wanted = set(terms)
     flat = " ".join(text.split())
-    spans = [span for span, stem in _stemmed_words(flat) if stem in wanted]
+    spans = matching_words(flat, wanted)
     if not spans:
         return html.escape(shorten(flat, limit))
     start = max(0, spans[0][0] - limit // 3)
@@ -174,15 +174,20 @@ def snippet(text: str, terms: Sequence[str], limit: int = SNIPPET_LIMIT) -> str:
     return prefix + "".join(pieces).strip() + suffix
 
 
-def _stemmed_words(text: str) -> list[tuple[tuple[int, int], str]]:
-    """Each word's place in the text, with its stem as the index has it."""
-    found = list(_WORD.finditer(text))
-    # All words in one call: stemming word by word cost more than the rest of a search.
-    all_stems = stems(text)
-    if len(all_stems) != len(found):
-        # Lower-casing split a word (a dotted İ does that): stem each word on its own.
-        all_stems = [next(iter(stems(m.group(0))), "") for m in found]
-    return [(m.span(), stem) for m, stem in zip(found, all_stems, strict=True)]
+def matching_words(text: str, wanted: set[str]) -> list[tuple[int, int]]:
+    """Where the words whose stem is wanted are in the text.
+
+    Snowball's Russian stemmer only takes endings off, so a word can have a wanted stem
+    only if it starts with it: only such words are stemmed, a few in a post instead of
+    all of them (stemming every word cost more than the rest of a search).
+    """
+    prefixes = tuple(wanted)
+    spans = []
+    for match in _WORD.finditer(text):
+        word = match.group(0).lower().replace("ё", "е")
+        if word.startswith(prefixes) and next(iter(stems(word)), "") in wanted:
+            spans.append(match.span())
+    return spans
 
 
 _WORD = re.compile(r"\w+")

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from aiogram.types import Update
+
+from bot.polling import _as_json
 from storage import Storage
 from tests.conftest import RunningBot, waiting_in_inbox
 from tests.fake_telegram import FakeTelegram
@@ -104,3 +107,24 @@ async def test_a_burst_of_one_channel_with_an_edit_ends_right(
     assert post.text == "Вторая версия"
     ids = [p.message_id for p in await storage.posts.latest(50)]
     assert sorted(ids) == list(range(5, 40))
+
+
+def test_an_update_is_kept_as_the_bot_api_sent_it_lone_surrogates_included() -> None:
+    raw = {
+        "update_id": 5,
+        "message": {
+            "message_id": 1,
+            "date": 1_765_950_000,
+            "chat": {"id": 7, "type": "private"},
+            "from": {"id": 7, "is_bot": False, "first_name": "Ёж"},
+            "text": "broken \ud800 half and ёж",
+            "entities": [{"type": "bold", "offset": 0, "length": 6}],
+            "a_field_from_a_newer_api": {"x": 1},
+        },
+    }
+    for text in ("broken \ud800 half and ёж", "whole"):
+        raw["message"]["text"] = text  # type: ignore[index]
+        update = Update.model_validate(raw)
+        kept = _as_json(update)
+        assert json.loads(kept) == raw
+        assert Update.model_validate(json.loads(kept)) == update
