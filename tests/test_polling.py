@@ -8,9 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiogram.types import Update
 
-from bot.polling import _as_json
+from bot.polling import Poller, _as_json
 from storage import Storage
 from tests.conftest import RunningBot, waiting_in_inbox
 from tests.fake_telegram import FakeTelegram
@@ -128,3 +129,23 @@ def test_an_update_is_kept_as_the_bot_api_sent_it_lone_surrogates_included() -> 
         kept = _as_json(update)
         assert json.loads(kept) == raw
         assert Update.model_validate(json.loads(kept)) == update
+
+
+async def test_a_flood_wait_in_one_chat_lets_others_through_even_one_slot_wide(
+    start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One update handled at a time: a chat waiting out flood control must give back its
+    # slot, or everybody waits with it.
+    defaults = Poller.__init__.__kwdefaults__
+    assert defaults is not None
+    monkeypatch.setitem(defaults, "concurrency", 1)
+    bot: RunningBot = await start_bot()
+    bot.fake.fail("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
+    waiting = bot.fake.push(private_text("/help", user=SLOW))
+    await bot.fake.wait_until(
+        lambda: any(c.outcome == "error 429" for c in bot.fake.calls_of("sendMessage"))
+    )
+    other = bot.fake.push(private_text("/help", user=OTHER))
+    await bot.wait_handled(waiting, other)
+    answered = [c.params["chat_id"] for c in bot.fake.calls_of("sendMessage") if c.outcome == "ok"]
+    assert answered == [OTHER["id"], SLOW["id"]]
