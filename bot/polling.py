@@ -20,7 +20,6 @@ handled before it is confirmed, as a batch, so nothing is lost either way.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections import deque
@@ -34,6 +33,7 @@ from aiogram.types import Update, User
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from pydantic_core import PydanticSerializationError
 
+from bot.clock import wait_set
 from bot.pace import holding
 from storage import Inbox, StorageUnavailable
 
@@ -255,8 +255,7 @@ class Poller:
             await self._done_added.wait()
             self._done_added.clear()
             if self._pending and len(self._done) < CLEAR_BATCH:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._idle.wait(), CLEAR_DELAY)
+                await wait_set(self._idle, CLEAR_DELAY)
             if not await self._flush_done():
                 await asyncio.sleep(1.0)
 
@@ -302,8 +301,7 @@ class Poller:
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake at once when stop() is called."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+        await wait_set(self._stop, seconds)
 
     async def _until_stopped(self, call: Awaitable[Any]) -> Any:
         """Await a call unless stop() comes first; then cancel it and return None."""

@@ -17,7 +17,6 @@ GET /healthz answers 200 while the database answers, 503 when it does not.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections import OrderedDict
@@ -40,6 +39,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.app import ALLOWED_UPDATES, open_resources
+from bot.clock import wait_set
 from bot.config import Settings
 from bot.handlers.errors import apologise
 from bot.polling import DEFAULT_BACKOFF, StorageFailureHook
@@ -254,6 +254,5 @@ async def _until_done(call: Callable[[], Awaitable[T]], stop: asyncio.Event, wha
                 error,
                 delay,
             )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=delay)
+            await wait_set(stop, delay)
     return None

@@ -13,7 +13,6 @@ still is copied alone when it comes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -30,6 +29,7 @@ from aiogram.types import (
     InputMediaVideo,
 )
 
+from bot.clock import wait_set
 from bot.config import Settings
 from bot.services.delivery import Delivery, Job, Outcome, Result
 from bot.services.ingest import entities_from_records
@@ -129,8 +129,7 @@ class Mirror:
             except Exception:
                 # The mirror must outlive a bad moment (a locked database, say).
                 log.exception("mirror pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+            await wait_set(self._wake, TICK_SECONDS)
 
     async def work_once(self) -> int:
         """Do everything that is due now; returns how many tasks were handled."""

@@ -10,7 +10,6 @@ send the same day's digest to one chat twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -20,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 
-from bot.clock import Clock
+from bot.clock import Clock, wait_set
 from bot.services.delivery import Delivery, Job, Outcome, Result
 from bot.services.digest import DigestService
 from storage import DeliveryStatus, Storage, Subscriber
@@ -124,8 +123,7 @@ class DigestScheduler:
             except Exception:
                 # The schedule must outlive a bad minute (a locked database, say).
                 log.exception("digest schedule tick failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), TICK_SECONDS)
+            await wait_set(self._stop, TICK_SECONDS)
 
     # -- work -----------------------------------------------------------------------------
 
