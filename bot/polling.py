@@ -265,6 +265,9 @@ class Poller:
         ids, self._done = self._done, []
         try:
             await self.inbox.done(ids)
+        except asyncio.CancelledError:
+            self._done.extend(ids)  # cleared on the way out; clearing twice is harmless
+            raise
         except StorageUnavailable as error:
             # Handled but still kept: handled again after a restart unless cleared first.
             log.warning("could not clear handled updates from the inbox: %s", error)
