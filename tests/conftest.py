@@ -14,6 +14,7 @@ from bot import pace
 from bot.app import run_polling
 from bot.clock import Clock, system_clock
 from bot.config import Settings
+from bot.polling import Poller
 from storage import Storage
 from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.updates import ADMIN, NEWS_CHANNEL
@@ -26,6 +27,16 @@ def chat_pace_off(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     if request.node.get_closest_marker("chat_pace") is None:
         monkeypatch.setattr(pace, "PRIVATE", pace.Limit(gap=0.0))
         monkeypatch.setattr(pace, "GROUP", pace.Limit(gap=0.0))
+
+
+@pytest.fixture
+def one_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot handles one update at a time: a handler that waits (for its chat's turn, a
+    flood wait) must give back its slot, or every other chat waits with it."""
+    defaults = Poller.__init__.__kwdefaults__
+    assert defaults is not None
+    assert "concurrency" in defaults, "Poller(concurrency=…) has changed"
+    monkeypatch.setitem(defaults, "concurrency", 1)
 
 
 def waiting_in_inbox(db_path: Path, *update_ids: int) -> bool:

@@ -11,7 +11,6 @@ from aiogram.methods import AnswerCallbackQuery, CopyMessages, SendMediaGroup, S
 from aiogram.types import InputMediaPhoto
 
 from bot.pace import GROUP, PRIVATE, ChatPace, Limit, messages_in
-from bot.polling import Poller
 from tests.conftest import RunningBot
 from tests.updates import GROUP as GROUP_CHAT
 from tests.updates import READER, private_text
@@ -107,13 +106,8 @@ def test_what_counts_as_messages() -> None:
 
 @pytest.mark.chat_pace
 async def test_answers_to_one_reader_come_a_second_apart_and_others_do_not_wait(
-    start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+    start_bot: StartBot, one_slot: None
 ) -> None:
-    # One update handled at a time: waiting for its chat's turn, a handler gives back its
-    # slot, or everybody would wait with it.
-    defaults = Poller.__init__.__kwdefaults__
-    assert defaults is not None
-    monkeypatch.setitem(defaults, "concurrency", 1)
     bot: RunningBot = await start_bot()
     first = await bot.send(private_text("/latest", user=READER))
     # The reader's next answer has to wait for its turn; the other reader's need not.

@@ -8,10 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiogram.types import Update
 
-from bot.polling import Poller, _as_json
+from bot.polling import _as_json
 from storage import Storage
 from tests.conftest import RunningBot, waiting_in_inbox
 from tests.fake_telegram import FakeTelegram
@@ -132,13 +131,8 @@ def test_an_update_is_kept_as_the_bot_api_sent_it_lone_surrogates_included() -> 
 
 
 async def test_a_flood_wait_in_one_chat_lets_others_through_even_one_slot_wide(
-    start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+    start_bot: StartBot, one_slot: None
 ) -> None:
-    # One update handled at a time: a chat waiting out flood control must give back its
-    # slot, or everybody waits with it.
-    defaults = Poller.__init__.__kwdefaults__
-    assert defaults is not None
-    monkeypatch.setitem(defaults, "concurrency", 1)
     bot: RunningBot = await start_bot()
     bot.fake.fail("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
     waiting = bot.fake.push(private_text("/help", user=SLOW))
