@@ -287,6 +287,21 @@ async def test_unknown_and_deleted_posts(start_bot: StartBot, storage: Storage) 
     ]
 
 
+async def test_a_button_the_bot_does_not_know_is_answered(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    await bot.send(callback_query("old-version:42", user=RU_READER, query_id="cq-old"))
+    await bot.send(callback_query("x" * 64, user=READER, query_id="cq-junk"))
+    answers = {
+        c.params["callback_query_id"]: c.params.get("text")
+        for c in bot.fake.calls_of("answerCallbackQuery")
+    }
+    assert answers == {
+        "cq-old": "Эта кнопка больше не работает. Список команд — /help.",
+        "cq-junk": "This button no longer works. See /help.",
+    }
+    assert not bot.fake.calls_of("sendMessage")
+
+
 async def test_top_ranks_reactions_plus_readers_ties_to_newer(
     start_bot: StartBot, storage: Storage
 ) -> None:
@@ -442,6 +457,19 @@ async def test_start_menu_and_command_menus(start_bot: StartBot) -> None:
     assert "senddigest" in [c["command"] for c in admin_menu.params["commands"]]
     public = next(c for c in menus if c.params["scope"]["type"] == "default")
     assert "senddigest" not in [c["command"] for c in public.params["commands"]]
+
+
+async def test_every_button_of_the_greeting_answers(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    await bot.send(private_text("/start", user=RU_READER))
+    menu = [b["callback_data"] for b in buttons(last_call(bot.fake, "sendMessage"))]
+    assert len(menu) == 5
+    for n, data in enumerate(menu):
+        before = len(bot.fake.sent_texts(RU_READER["id"]))
+        await bot.send(callback_query(data, user=RU_READER, query_id=f"menu-{n}"))
+        assert len(bot.fake.sent_texts(RU_READER["id"])) == before + 1, data
+    toasts = [c.params.get("text") for c in bot.fake.calls_of("answerCallbackQuery")]
+    assert toasts == [None] * len(menu)  # no "this button no longer works"
 
 
 async def test_every_button_fits_telegram_limits(start_bot: StartBot) -> None:

@@ -10,8 +10,9 @@ from decimal import Decimal
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
+from bot.callbacks import Menu
 from bot.config import Settings
 from bot.services.convert import (
     TENGE,
@@ -37,6 +38,7 @@ def create_router() -> Router:
     router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.message.register(rates_command, Command("rates"))
     router.message.register(convert_command, Command("convert"))
+    router.callback_query.register(menu_rates, Menu.filter(F.a == "rates"))
     return router
 
 
@@ -74,6 +76,11 @@ def _rate_text(rate: Rate, lang: str) -> str:
     return f"{rate.quant} {rate.code} = {format_number(rate.rate, lang)} ₸"
 
 
+def _shown(settings: Settings) -> list[str]:
+    """The currencies /rates shows when it is not told which."""
+    return list(settings.rates_currencies) or [DEFAULT_CURRENCY]
+
+
 def _stale_note(snapshot: RatesSnapshot, lang: str) -> str:
     if not snapshot.stale or snapshot.day is None:
         return ""
@@ -94,7 +101,7 @@ async def rates_command(
     if args and args[0].casefold() in CHART_WORDS:
         await _chart(message, args[1:], lang, rates, settings)
         return
-    codes = list(settings.rates_currencies) or [DEFAULT_CURRENCY]
+    codes = _shown(settings)
     if args:
         wanted = [currency_code(arg) for arg in args]
         unknown = [arg for arg, code in zip(args, wanted, strict=True) if code is None]
@@ -103,6 +110,15 @@ async def rates_command(
             return
         codes = [code for code in wanted if code is not None and code != TENGE] or codes
     await message.answer(await rates_text(rates, codes, lang))
+
+
+async def menu_rates(
+    query: CallbackQuery, lang: str, rates: RatesService, settings: Settings
+) -> None:
+    """The "Exchange rates" button under the greeting: what /rates answers."""
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(await rates_text(rates, _shown(settings), lang))
 
 
 async def rates_text(rates: RatesService, codes: Sequence[str], lang: str) -> str:

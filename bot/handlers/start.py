@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandStart
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.callbacks import Menu
 from bot.config import Settings
@@ -18,6 +18,8 @@ def create_router() -> Router:
     router.message.register(start, CommandStart())
     router.message.register(help_, Command("help"))
     router.message.register(unknown_command, F.text.startswith("/"))
+    # Last of all routers: a button no handler knows still stops its spinner.
+    router.callback_query.register(unknown_button)
     return router
 
 
@@ -51,3 +53,8 @@ async def help_(message: Message, lang: str, settings: Settings) -> None:
 
 async def unknown_command(message: Message, lang: str) -> None:
     await message.answer(t(lang, "unknown_command"))
+
+
+async def unknown_button(query: CallbackQuery, lang: str) -> None:
+    """A button the bot does not know: from an older version of it, or made up."""
+    await query.answer(t(lang, "unknown_button"))
