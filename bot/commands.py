@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
@@ -13,6 +12,7 @@ from aiogram.types import (
 )
 
 from bot.config import Settings
+from bot.telegram_errors import TELEGRAM_ERRORS, short
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ PUBLIC = [
     "convert",
     "help",
 ]
-ADMIN = ["stats", "delete", "senddigest"]
+ADMIN = ["stats", "delete", "senddigest", "mirror"]
 
 
 def commands(lang: str, *, admin: bool = False) -> list[BotCommand]:
@@ -55,8 +55,9 @@ async def set_commands(bot: Bot, settings: Settings) -> None:
     for menu, scope, language in menus:
         try:
             await bot.set_my_commands(menu, scope=scope, language_code=language)
-        except TelegramAPIError as error:
-            # E.g. an admin who never opened a chat with the bot has no chat to scope to.
+        except TELEGRAM_ERRORS as error:
+            # E.g. an admin who never opened a chat with the bot has no chat to scope to,
+            # or a proxy answered with its own error page.
             log.warning(
-                "command menu not set scope=%s language=%s: %s", scope.type, language, error
+                "command menu not set scope=%s language=%s: %s", scope.type, language, short(error)
             )

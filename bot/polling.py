@@ -31,10 +31,12 @@ from aiogram.exceptions import TelegramRetryAfter, TelegramUnauthorizedError
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update, User
 from aiogram.utils.backoff import Backoff, BackoffConfig
+from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
 
 from bot.clock import wait_set
 from bot.pace import holding
+from bot.telegram_errors import short
 from storage import Inbox, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,34 @@ DEFAULT_MAX_PENDING = 2000
 CLEAR_BATCH = 100
 CLEAR_DELAY = 0.2
 
+#: An empty answer to getUpdates comes after the long poll's timeout. A server that answers
+#: at once with nothing (some proxies, some local servers) is asked again no sooner than
+#: this many seconds after the previous request went out: a few requests a second.
+EMPTY_POLL_INTERVAL = 0.5
+
 #: Called once per update whose storage failed, e.g. to apologise to the user.
 StorageFailureHook = Callable[[Bot, Update], Awaitable[None]]
+
+
+class GetRawUpdates(TelegramMethod[list[dict[str, Any]]]):
+    """getUpdates whose answer is read as JSON objects, to be made into Updates one by one.
+
+    aiogram's GetUpdates reads the whole batch at once, so one update it cannot read (a
+    field missing, or of a type a newer Bot API sends) fails the batch, and the same batch
+    comes back at every retry.
+    """
+
+    __returning__ = list[dict[str, Any]]
+    __api_method__ = "getUpdates"
+
+    offset: int | None = None
+    limit: int | None = None
+    timeout: int | None = None
+    allowed_updates: list[str] | None = None
+
+
+#: Keeps an update that cannot be read (id, its JSON, why) where an operator finds it.
+SetAside = Callable[[int, str, str], Awaitable[None]]
 
 
 class Poller:
@@ -71,7 +99,9 @@ class Poller:
         concurrency: int = DEFAULT_CONCURRENCY,
         inbox: Inbox | None = None,
         max_pending: int = DEFAULT_MAX_PENDING,
+        empty_poll_interval: float = EMPTY_POLL_INTERVAL,
     ) -> None:
+        self.empty_poll_interval = empty_poll_interval
         self.concurrency = concurrency
         self.inbox = inbox
         self.max_pending = max_pending
@@ -141,21 +171,25 @@ class Poller:
                     self._room.clear()
                     await self._until_stopped(self._room.wait())
                     continue
-                updates = await self._fetch()
+                updates, aside = await self._fetch()
                 if self._restored:
                     updates = [u for u in updates if u.update_id not in self._restored]
                     self._restored.clear()
                 if not updates:
+                    if aside:
+                        self.offset = max(aside) + 1
                     continue
                 if await self._keep(updates):
                     self.offset = max(u.update_id for u in updates) + 1
+                    if aside:
+                        self.offset = max(self.offset, max(aside) + 1)
                     for update in updates:
                         self._enqueue(update)
                 else:
                     # Confirmed only once handled; what is queued goes first, to keep each
                     # chat's order.
                     await self._drain()
-                    await self._handle_batch(updates)
+                    await self._handle_batch(updates, aside)
         except asyncio.CancelledError:
             for worker in self._workers:
                 worker.cancel()  # torn down, not stopped: what is left waits in the inbox
@@ -180,10 +214,11 @@ class Poller:
         for update_id, payload in kept:
             self._restored.add(update_id)
             try:
-                update = Update.model_validate(json.loads(payload), context={"bot": self.bot})
-            except ValueError:
-                log.exception("unreadable update in the inbox, dropped update_id=%s", update_id)
-                self._mark_done(update_id)
+                update, why = self._read(json.loads(payload))
+            except ValueError as error:
+                update, why = None, short(error)
+            if update is None:
+                await self._set_aside(update_id, payload, why)
                 continue
             self._enqueue(update)
         if kept:
@@ -276,7 +311,7 @@ class Poller:
             return False
         return True
 
-    async def _handle_batch(self, updates: list[Update]) -> None:
+    async def _handle_batch(self, updates: list[Update], aside: Sequence[int] = ()) -> None:
         """Without the inbox: handle a batch, chats side by side and each chat's updates
         in order; then move the offset past the longest run of handled updates from the
         batch's start. The next batch is asked for when the whole batch is done.
@@ -284,7 +319,7 @@ class Poller:
         lanes: dict[object, list[Update]] = {}
         for update in updates:
             lanes.setdefault(lane_of(update), []).append(update)
-        handled: set[int] = set()
+        handled: set[int] = set(aside)
 
         async def lane(queue: list[Update]) -> None:
             for update in queue:
@@ -297,10 +332,10 @@ class Poller:
                 handled.add(update.update_id)
 
         await asyncio.gather(*(lane(queue) for queue in lanes.values()))
-        for update in sorted(updates, key=lambda u: u.update_id):
-            if update.update_id not in handled:
+        for update_id in sorted({*handled, *(u.update_id for u in updates)}):
+            if update_id not in handled:
                 break
-            self.offset = update.update_id + 1
+            self.offset = update_id + 1
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake at once when stop() is called."""
@@ -323,14 +358,17 @@ class Poller:
             return None
         return task.result()
 
-    async def _fetch(self) -> list[Update]:
+    async def _fetch(self) -> tuple[list[Update], list[int]]:
+        """The next batch: the updates read, and the ids of those set aside unread."""
         backoff = Backoff(FETCH_BACKOFF)
+        loop = asyncio.get_running_loop()
         while not self.stopping:
-            method = GetUpdates(
+            method = GetRawUpdates(
                 offset=self.offset, timeout=self.timeout, allowed_updates=self.allowed_updates
             )
+            asked = loop.time()
             try:
-                updates: list[Update] | None = await self._until_stopped(
+                answer: list[dict[str, Any]] | None = await self._until_stopped(
                     self.bot(method, request_timeout=self.timeout + 30)
                 )
             except TelegramRetryAfter as error:
@@ -339,16 +377,53 @@ class Poller:
                 continue
             except Exception as error:  # noqa: BLE001 - any network or API fault: retry
                 delay = next(backoff)
-                log.warning(
-                    "getUpdates failed error=%s: %s retry_in=%.1fs",
-                    type(error).__name__,
-                    error,
-                    delay,
-                )
+                log.warning("getUpdates failed error=%s retry_in=%.1fs", short(error, 300), delay)
                 await self._sleep(delay)
                 continue
-            return updates or []
-        return []
+            if not answer:
+                # A long poll that came back empty at once: not a reason to ask again at once.
+                await self._sleep(self.empty_poll_interval - (loop.time() - asked))
+                return [], []
+            return await self._read_batch(answer)
+        return [], []
+
+    async def _read_batch(self, answer: list[dict[str, Any]]) -> tuple[list[Update], list[int]]:
+        """Updates read one by one; one that cannot be read is set aside (and confirmed
+        with the rest of the batch)."""
+        updates: list[Update] = []
+        aside: list[int] = []
+        for raw in answer:
+            update, why = self._read(raw)
+            if update is not None:
+                updates.append(update)
+                continue
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            if not isinstance(update_id, int):
+                log.error("getUpdates answered something without an update_id, skipped: %s", why)
+                continue
+            await self._set_aside(update_id, json.dumps(raw, ensure_ascii=True), why)
+            aside.append(update_id)
+        return updates, aside
+
+    def _read(self, raw: Any) -> tuple[Update | None, str]:
+        try:
+            return Update.model_validate(raw, context={"bot": self.bot}), ""
+        except ValidationError as error:
+            return None, unreadable_reason(error)
+
+    async def _set_aside(self, update_id: int, payload: str, why: str) -> None:
+        log.error(
+            "update cannot be read, set aside in the table unreadable_updates "
+            "update_id=%s error=%s",
+            update_id,
+            why,
+        )
+        if self.inbox is None:
+            return
+        try:
+            await self.inbox.set_aside(update_id, payload, why)
+        except StorageUnavailable as error:
+            log.warning("could not keep the unreadable update update_id=%s: %s", update_id, error)
 
     async def _handle(self, update: Update) -> bool:
         """Feed one update to the dispatcher; False if stopped before it was handled."""
@@ -360,6 +435,19 @@ class Poller:
                 if isinstance(result, TelegramMethod):
                     await self.dispatcher.silent_call_request(self.bot, result)
                 return True
+            except TelegramRetryAfter as error:
+                # An answer's flood wait ran past its budget: handled again once it is over.
+                delay = max(float(error.retry_after), next(backoff))
+                log.warning(
+                    "flood control, update kept for later update_id=%s retry_in=%.1fs",
+                    update.update_id,
+                    delay,
+                )
+                if self.stopping:
+                    return False
+                await self._sleep(delay)
+                if self.stopping:
+                    return False
             except StorageUnavailable as error:
                 delay = next(backoff)
                 log.error(
@@ -405,6 +493,13 @@ def _as_json(update: Update) -> str:
         # written escaped instead.
         data = update.model_dump(mode="json", exclude_unset=True, by_alias=True)
         return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+
+
+def unreadable_reason(error: ValidationError) -> str:
+    """Which fields of an update could not be read, in one line."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())[
+        :500
+    ]
 
 
 def lane_of(update: Update) -> object:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -17,8 +19,9 @@ from aiogram.types import (
 )
 
 from bot.render import MESSAGE_LIMIT, post_headline, post_html, post_link
+from bot.telegram_errors import refused_formatting
 from bot.texts import t
-from storage import Media, Post
+from storage import Entity, Media, Post
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +49,39 @@ def original_button(post: Post, lang: str) -> InlineKeyboardMarkup:
 
 
 async def send_post(bot: Bot, chat_id: int, post: Post, lang: str) -> None:
-    """The post in full, with a button to the original. Media that Telegram no longer
-    serves (or that an import could not carry) fall back to the text alone."""
-    text = post_html(post)
+    """The post in full, with a button to the original.
+
+    When Telegram refuses the post's formatting (a custom emoji it does not know, an
+    entity it will not parse), the post goes out without its custom emoji, and failing
+    that as plain text: a reader always gets the post, never an apology for it.
+    """
+    variants: tuple[Callable[[], str], ...] = (
+        lambda: post_html(post),
+        lambda: post_html(replace(post, entities=_without_custom_emoji(post.entities))),
+        lambda: html.escape(post.text, quote=False),
+    )
+    for attempt, variant in enumerate(variants, start=1):
+        try:
+            await _send_post(bot, chat_id, post, lang, variant())
+            return
+        except TelegramBadRequest as error:
+            if attempt == len(variants) or not refused_formatting(error):
+                raise
+            log.warning(
+                "post formatting refused, sending it with less post_id=%s attempt=%s: %s",
+                post.id,
+                attempt,
+                error.message,
+            )
+
+
+def _without_custom_emoji(entities: list[Entity]) -> list[Entity]:
+    return [e for e in entities if e.get("type") != "custom_emoji"]
+
+
+async def _send_post(bot: Bot, chat_id: int, post: Post, lang: str, text: str) -> None:
+    """The post with `text` as its formatted text. Media that Telegram no longer serves
+    (or that an import could not carry) fall back to the text alone."""
     markup = original_button(post, lang)
     media = [m for m in post.media if m.file_id]
     try:
@@ -67,6 +100,8 @@ async def send_post(bot: Bot, chat_id: int, post: Post, lang: str) -> None:
             else:
                 await bot.send_sticker(chat_id, media[0].file_id)
     except TelegramBadRequest as error:
+        if refused_formatting(error):
+            raise
         log.warning("post media could not be sent post_id=%s: %s", post.id, error.message)
         media = []
     body = text or _title(post, lang)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
@@ -15,6 +14,7 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
 from bot.pace import ChatPace
+from bot.telegram_errors import ReadingSession
 from bot.telegram_retry import RetryAnswers
 
 
@@ -43,8 +43,8 @@ class KeepResponseTypes(BaseRequestMiddleware):
         return await make_request(bot, method)
 
 
-def create_session(api_url: str, pace: ChatPace | None = None) -> AiohttpSession:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+def create_session(api_url: str, pace: ChatPace | None = None) -> ReadingSession:
+    session = ReadingSession(api=TelegramAPIServer.from_base(api_url))
     session.middleware(KeepResponseTypes())
     # Answers to readers ride out 429s and short faults; bulk sends are Delivery's.
     session.middleware(RetryAnswers())

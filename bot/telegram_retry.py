@@ -1,17 +1,25 @@
 """Answers that survive Telegram's short faults: flood control, a 5xx, a dropped connection.
 
 aiogram sends a request once. When an answer meets flood control (429 with retry_after)
-or a passing fault (a 5xx, a connection reset or timeout, a proxy's HTML error page), the
-handler fails, the update is confirmed all the same, and the reader gets an apology
-instead of the answer. RetryAnswers, a client session middleware, asks again a bounded
-number of times:
+or a passing fault (a 5xx, a connection that could not be made, a proxy's HTML error
+page), the handler would fail and the reader get an apology instead of the answer.
+RetryAnswers, a client session middleware, asks again:
 
-- TelegramRetryAfter: after Telegram's retry_after, at most MAX_FLOOD_RETRIES times and
-  MAX_FLOOD_WAIT seconds in all (longer, and the reader has given up). The chat waits
-  meanwhile; the handler gives back its concurrency slot, so other chats do not.
-- TelegramServerError, TelegramNetworkError, ClientDecodeError: after a short backoff.
-  A fault on the way back may mean the first request went through, so a message can
-  arrive twice; for an answer to a reader that is better than no answer.
+- TelegramRetryAfter: after each retry_after, for as long as MAX_FLOOD_WAIT seconds of
+  waiting in all. That is about as long as a person waits for an answer before giving up
+  on it, and it keeps a webhook request inside the minute Telegram waits for it. Past the
+  budget the flood is not apologised into: the error goes up, and the update stays
+  unhandled (in the inbox in polling mode, at Telegram in webhook mode, which is answered
+  503) to be handled again once the flood is over. The chat waits meanwhile; the handler
+  gives back its concurrency slot, so other chats do not.
+- A request that Telegram did not carry out (an error status with or without a Bot API
+  body: a 5xx, a proxy's page; a connection never made): after a short backoff, up to
+  len(ERROR_BACKOFF) times.
+- A request that Telegram may have carried out (HTTP 200 with a body that cannot be read;
+  a timeout or a dropped connection after the request went out) is repeated only when a
+  repeat cannot add a second message (an edit, answering a button). A message sent in
+  doubt is not: AnswerInDoubt goes up, and the reader, who most likely has the answer,
+  gets no apology either (see bot/telegram_errors.py).
 
 Only answers are retried: the requests a handler makes while it handles an update, in
 the task that handles it. AnswerScope, an outer update middleware, marks that task.
@@ -45,17 +53,19 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import GetUpdates, Response, TelegramMethod
+from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject
 
 from bot.pace import idle
+from bot.telegram_errors import safe_to_repeat, short
 
 log = logging.getLogger(__name__)
 
-MAX_FLOOD_RETRIES = 3
 #: Seconds of flood waits, in all, that one answer may spend.
 MAX_FLOOD_WAIT = 30.0
+#: A retry_after of 0 (or a missing one read as 0) still waits this long.
+MIN_FLOOD_WAIT = 0.5
 #: Seconds before each retry after a 5xx, a network fault or a body that is not JSON.
 ERROR_BACKOFF = (0.5, 1.0, 2.0)
 
@@ -63,6 +73,14 @@ Sleep = Callable[[float], Awaitable[None]]
 
 #: The task that is handling an update, set for the length of its handling.
 _answering: ContextVar[asyncio.Task[Any] | None] = ContextVar("answering", default=None)
+
+
+class AnswerInDoubt(Exception):
+    """An answer that Telegram may have delivered, and that is not sent again."""
+
+    def __init__(self, method: str, error: BaseException) -> None:
+        super().__init__(f"{method}: {short(error)}")
+        self.method = method
 
 
 def answering() -> bool:
@@ -93,12 +111,10 @@ class RetryAnswers(BaseRequestMiddleware):
     def __init__(
         self,
         *,
-        flood_retries: int = MAX_FLOOD_RETRIES,
         max_flood_wait: float = MAX_FLOOD_WAIT,
         error_backoff: Sequence[float] = ERROR_BACKOFF,
         sleep: Sleep = idle,
     ) -> None:
-        self.flood_retries = flood_retries
         self.max_flood_wait = max_flood_wait
         self.error_backoff = tuple(error_backoff)
         self._sleep = sleep
@@ -109,26 +125,32 @@ class RetryAnswers(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if isinstance(method, GetUpdates) or not answering():
+        if method.__api_method__ == "getUpdates" or not answering():
             return await make_request(bot, method)
-        floods = errors = 0
+        errors = 0
         waited = 0.0
         while True:
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as error:
-                delay = float(error.retry_after)
-                if floods >= self.flood_retries or waited + delay > self.max_flood_wait:
+                delay = max(float(error.retry_after), MIN_FLOOD_WAIT)
+                if waited + delay > self.max_flood_wait:
                     raise
-                floods += 1
                 waited += delay
                 reason = f"flood control retry_after={error.retry_after}"
             except (TelegramServerError, TelegramNetworkError, ClientDecodeError) as error:
+                if not safe_to_repeat(error, method):
+                    log.warning(
+                        "answer may have arrived, not sent again method=%s error=%s",
+                        method.__api_method__,
+                        short(error),
+                    )
+                    raise AnswerInDoubt(method.__api_method__, error) from error
                 if errors >= len(self.error_backoff):
                     raise
                 delay = self.error_backoff[errors]
                 errors += 1
-                reason = f"{type(error).__name__}: {error}"[:200]  # not a whole HTML page
+                reason = short(error)
             log.warning(
                 "answer failed, retrying method=%s retry_in=%.1fs error=%s",
                 method.__api_method__,

@@ -17,6 +17,7 @@ GET /healthz answers 200 while the database answers, 503 when it does not.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from collections import OrderedDict
@@ -26,13 +27,14 @@ from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
 from aiogram.methods import TelegramMethod
-from aiogram.types import Update
+from aiogram.types import Update, User
 from aiogram.utils.backoff import Backoff
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -42,7 +44,8 @@ from bot.app import ALLOWED_UPDATES, open_resources
 from bot.clock import wait_set
 from bot.config import Settings
 from bot.handlers.errors import apologise
-from bot.polling import DEFAULT_BACKOFF, StorageFailureHook
+from bot.polling import DEFAULT_BACKOFF, StorageFailureHook, unreadable_reason
+from bot.telegram_errors import short
 from storage import Storage, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -76,12 +79,14 @@ class StoringRequestHandler(SimpleRequestHandler):
         bot: Bot,
         *,
         secret_token: str,
+        storage: Storage,
         on_storage_failure: StorageFailureHook | None = None,
         **data: Any,
     ) -> None:
         super().__init__(
             dispatcher, bot, handle_in_background=False, secret_token=secret_token, **data
         )
+        self.storage = storage
         self.on_storage_failure = on_storage_failure
         # Telegram redelivers a failed update many times; apologise for it once.
         self._apologised: OrderedDict[int, None] = OrderedDict()
@@ -99,19 +104,36 @@ class StoringRequestHandler(SimpleRequestHandler):
             )
             return web.Response(status=401, text="unauthorized")
         try:
-            update = Update.model_validate(
-                await request.json(loads=bot.session.json_loads), context={"bot": bot}
-            )
-        except (ValueError, ValidationError) as error:
-            # JSON and UTF-8 errors are ValueErrors too.
+            raw = await request.json(loads=bot.session.json_loads)
+        except ValueError as error:
+            # JSON and UTF-8 errors are ValueErrors.
             log.warning(
                 "webhook body is not an update remote=%s error=%s",
                 request.remote,
                 type(error).__name__,
             )
             return web.Response(status=400, text="not a Telegram update")
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        try:
+            update = Update.model_validate(raw, context={"bot": bot})
+        except ValidationError as error:
+            if not isinstance(update_id, int):
+                log.warning("webhook body is not an update remote=%s", request.remote)
+                return web.Response(status=400, text="not a Telegram update")
+            # An update from Telegram that this version cannot read: kept for an operator,
+            # and answered 200, or Telegram would hold back every later update behind it.
+            await self._set_aside(update_id, raw, error)
+            return web.json_response({})
         try:
             result = await self.dispatcher.feed_update(bot, update, **self.data)
+        except TelegramRetryAfter as error:
+            # An answer's flood wait ran past its budget: Telegram sends the update again.
+            log.warning(
+                "flood control, update left for Telegram to resend update_id=%s retry_after=%s",
+                update.update_id,
+                error.retry_after,
+            )
+            return web.Response(status=503, text="flood control")
         except StorageUnavailable as error:
             log.error(
                 "storage unavailable, update left for Telegram to resend update_id=%s error=%s",
@@ -126,6 +148,19 @@ class StoringRequestHandler(SimpleRequestHandler):
         if isinstance(result, TelegramMethod):
             await self.dispatcher.silent_call_request(bot, result)
         return web.json_response({})
+
+    async def _set_aside(self, update_id: int, raw: Any, error: ValidationError) -> None:
+        why = unreadable_reason(error)
+        log.error(
+            "update cannot be read, set aside in the table unreadable_updates "
+            "update_id=%s error=%s",
+            update_id,
+            why,
+        )
+        try:
+            await self.storage.inbox.set_aside(update_id, json.dumps(raw, ensure_ascii=True), why)
+        except StorageUnavailable as failure:
+            log.warning("could not keep the unreadable update update_id=%s: %s", update_id, failure)
 
     async def _tell_once(self, bot: Bot, update: Update) -> None:
         if self.on_storage_failure is None or update.update_id in self._apologised:
@@ -158,6 +193,7 @@ def create_webhook_app(
         dispatcher,
         bot,
         secret_token=settings.webhook_secret.get_secret_value(),
+        storage=storage,
         on_storage_failure=apologise,
     ).register(app, path=webhook_path(settings.webhook_url))
     return app
@@ -188,8 +224,10 @@ async def run_webhook(settings: Settings, *, stop: asyncio.Event | None = None) 
             await runner.setup()
             try:
                 me = await _until_done(bot.me, stop, "getMe")
-                if me is None:
+                if me is _STOPPED:
                     return
+                if not isinstance(me, User):
+                    raise WebhookError(f"getMe did not answer with the bot (answered {me!r})")
                 await dp.emit_startup(bot=bot, dispatcher=dp, **dp.workflow_data)
                 site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
                 try:
@@ -209,12 +247,18 @@ async def run_webhook(settings: Settings, *, stop: asyncio.Event | None = None) 
                     )
 
                 try:
-                    if await _until_done(set_webhook, stop, "setWebhook") is None:
-                        return
+                    accepted = await _until_done(set_webhook, stop, "setWebhook")
                 except TelegramBadRequest as error:
                     raise WebhookError(
                         f"Telegram refused WEBHOOK_URL {url}: {error.message}"
                     ) from None
+                if accepted is _STOPPED:
+                    return
+                if accepted is not True:
+                    raise WebhookError(
+                        f"setWebhook for WEBHOOK_URL {url} was not confirmed "
+                        f"(Telegram answered {accepted!r})"
+                    )
                 log.info(
                     "started mode=webhook bot=@%s id=%s listen=%s:%s path=%s database=%s",
                     me.username,
@@ -236,23 +280,37 @@ async def run_webhook(settings: Settings, *, stop: asyncio.Event | None = None) 
         log.info("stopped")
 
 
-async def _until_done(call: Callable[[], Awaitable[T]], stop: asyncio.Event, what: str) -> T | None:
-    """Retry a start-up call while Telegram is unreachable; None if stopped first.
+class _Stopped:
+    """What a start-up call gives when the bot was stopped before it was done."""
 
-    A refused token or URL is not retried: it would fail the same way.
+
+_STOPPED = _Stopped()
+
+
+async def _until_done(
+    call: Callable[[], Awaitable[T]], stop: asyncio.Event, what: str
+) -> T | _Stopped:
+    """Retry a start-up call while Telegram is unreachable; _STOPPED if stopped first.
+
+    A refused token or URL is not retried: it would fail the same way. An answer that is
+    not the Bot API's (a proxy's error page) is: these calls change nothing when repeated.
     """
     backoff = Backoff(DEFAULT_BACKOFF)
     while not stop.is_set():
         try:
             return await call()
-        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+        except (
+            TelegramNetworkError,
+            TelegramServerError,
+            TelegramRetryAfter,
+            ClientDecodeError,
+        ) as error:
             delay = error.retry_after if isinstance(error, TelegramRetryAfter) else next(backoff)
             log.warning(
-                "%s failed, Bot API unreachable error=%s: %s retry_in=%.1fs",
+                "%s failed, Bot API unreachable error=%s retry_in=%.1fs",
                 what,
-                type(error).__name__,
-                error,
+                short(error),
                 delay,
             )
             await wait_set(stop, delay)
-    return None
+    return _STOPPED

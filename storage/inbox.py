@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Collection, Sequence
 
 from storage.db import Database
@@ -43,3 +44,26 @@ class Inbox:
         async with self.db.reading() as conn:
             cursor = await conn.execute("SELECT update_id, payload FROM inbox ORDER BY update_id")
             return [(int(row[0]), str(row[1])) for row in await cursor.fetchall()]
+
+    async def set_aside(self, update_id: int, payload: str, error: str) -> None:
+        """Keep an update that cannot be read in `unreadable_updates`, out of the inbox."""
+
+        def move(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                """
+                INSERT OR REPLACE INTO unreadable_updates
+                    (update_id, payload, error, received_at) VALUES (?, ?, ?, ?)
+                """,
+                (update_id, payload, error, int(time.time())),
+            )
+            conn.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+
+        await self.db.run_sync(move)
+
+    async def unreadable(self) -> list[tuple[int, str, str]]:
+        """(update id, JSON, why) of every update set aside, oldest first."""
+        async with self.db.reading() as conn:
+            cursor = await conn.execute(
+                "SELECT update_id, payload, error FROM unreadable_updates ORDER BY update_id"
+            )
+            return [(int(r[0]), str(r[1]), str(r[2])) for r in await cursor.fetchall()]

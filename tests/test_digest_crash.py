@@ -26,7 +26,7 @@ ALMATY = ZoneInfo("Asia/Almaty")
 
 
 async def _start(fake: FakeTelegram, db: Path, cwd: Path) -> asyncio.subprocess.Process:
-    return await start_bot_process(fake.url, db, cwd=cwd, TIMEZONE="Asia/Almaty", SEND_RATE="30")
+    return await start_bot_process(fake.url, db, cwd=cwd, TIMEZONE="Asia/Almaty", SEND_RATE="29")
 
 
 def _digests(fake: FakeTelegram) -> Counter[int]:

@@ -19,9 +19,11 @@ from collections.abc import Callable
 from datetime import date, datetime
 from datetime import time as clock_time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -33,12 +35,13 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import GetUpdates, SendMessage, TelegramMethod
+from aiogram.methods import EditMessageText, GetUpdates, SendMessage, TelegramMethod
 
 from bot.app import run_polling
 from bot.polling import Poller
 from bot.services import scheduler as scheduler_module
-from bot.telegram_retry import AnswerScope, RetryAnswers
+from bot.telegram_errors import UnreadableAnswer
+from bot.telegram_retry import AnswerInDoubt, AnswerScope, RetryAnswers
 from storage import Storage
 from tests.conftest import RunningBot, eventually, make_settings
 from tests.fake_telegram import Call, FakeTelegram
@@ -206,7 +209,7 @@ def short_polls(monkeypatch: pytest.MonkeyPatch) -> None:
         method: TelegramMethod[Any],
         timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
     ) -> Any:
-        if isinstance(method, GetUpdates) and timeout is not None:
+        if method.__api_method__ == "getUpdates" and timeout is not None:
             timeout = min(timeout, (method.timeout or 0) + 1)
         return await original(self, bot, method, timeout)
 
@@ -328,35 +331,59 @@ async def test_server_errors_on_answers_are_retried(
     assert errors(caplog) == []
 
 
-async def test_connection_resets_on_answers(
+async def test_connection_resets_on_answers_that_change_nothing_when_repeated(
     work: Work, storage: Storage, caplog: pytest.LogCaptureFixture
 ) -> None:
-    work.fake.reset_connections("sendMessage", times=2)
     work.fake.reset_connections("editMessageText")
     work.fake.reset_connections("answerCallbackQuery")
     last = work.push()
     await work.check(storage, last)
-    assert len(work.calls(delivered=("reset",))) == 4
+    assert len(work.calls(delivered=("reset",))) == 2
     assert errors(caplog) == []
 
 
-@pytest.mark.parametrize(
-    ("body", "status", "content_type"),
-    [(TRUNCATED, 200, "application/json"), (HTML_502, 502, "text/html")],
-    ids=["truncated", "html-502"],
-)
-async def test_broken_bodies_on_answers(
-    work: Work,
-    storage: Storage,
-    caplog: pytest.LogCaptureFixture,
-    body: str,
-    status: int,
-    content_type: str,
+async def test_a_message_whose_connection_dropped_after_sending_is_not_sent_again(
+    work: Work, storage: Storage, caplog: pytest.LogCaptureFixture
 ) -> None:
-    work.fake.garbage("sendMessage", body, status=status, content_type=content_type, times=2)
-    work.fake.garbage("editMessageText", body, status=status, content_type=content_type)
+    # The request went out and no answer came: Telegram may have delivered it. Sent again,
+    # the reader could get it twice; an apology would contradict it.
+    work.fake.reset_connections("sendMessage", times=2)
+    last = work.push()
+    await work.fake.wait_confirmed(last, within=30)
+    await work.bot.wait_handled(*work.pushed, within=30)
+    sends = [c for c in work.fake.calls[work.start :] if c.method == "sendMessage"]
+    dropped = [c for c in sends if c.outcome == "reset"]
+    assert len(dropped) == 2
+    for call in dropped:
+        again = [c for c in sends if c.params == call.params and c is not call]
+        assert again == [], "a message in doubt was sent again"
+    sent = [str(c.params.get("text")) for c in work.fake.calls if c.method == "sendMessage"]
+    assert not [t for t in sent if t in APOLOGIES]
+    assert len(warnings_of(caplog, "answer may have arrived, not sent again")) == 2
+    assert errors(caplog) == []
+
+
+async def test_an_error_page_on_answers_is_retried(
+    work: Work, storage: Storage, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A proxy's 502 page: the request did not get through, so it is asked again.
+    work.fake.garbage("sendMessage", HTML_502, status=502, content_type="text/html", times=2)
+    work.fake.garbage("editMessageText", HTML_502, status=502, content_type="text/html")
     last = work.push()
     await work.check(storage, last)
+    assert len(work.calls(delivered=("garbage",))) == 3
+    assert errors(caplog) == []
+
+
+async def test_an_unreadable_ok_answer_is_not_sent_again(
+    work: Work, storage: Storage, caplog: pytest.LogCaptureFixture
+) -> None:
+    # HTTP 200 with a body cut short: Telegram carried the request out, so each answer is
+    # in the chat once, with no apology after it.
+    work.fake.garbage("sendMessage", TRUNCATED, times=2)
+    last = work.push()
+    await work.check(storage, last, delivered=("ok", "garbage"))
+    assert len(work.calls(delivered=("garbage",))) == 2
     assert errors(caplog) == []
 
 
@@ -510,31 +537,89 @@ async def _call_in_scope(
 SEND = SendMessage(chat_id=1, text="x")
 
 
-@pytest.mark.parametrize(
-    ("error", "sleeps"),
-    [
-        (TelegramRetryAfter(SEND, "flood", retry_after=2), [2.0, 2.0, 2.0]),
-        (TelegramServerError(SEND, "Bad Gateway"), [0.5, 1.0, 2.0]),
-        (TelegramNetworkError(SEND, "reset"), [0.5, 1.0, 2.0]),
-        (ClientDecodeError("Failed to decode object", ValueError(), "<html>"), [0.5, 1.0, 2.0]),
-        (TelegramRetryAfter(SEND, "flood", retry_after=20), [20.0]),
-        (TelegramRetryAfter(SEND, "flood", retry_after=31), []),
-        (TelegramBadRequest(SEND, "Bad Request: chat not found"), []),
-        (TelegramForbiddenError(SEND, "Forbidden: bot was blocked by the user"), []),
-    ],
-    ids=["429", "5xx", "network", "not-json", "429-long", "429-too-long", "400", "403"],
+def _network_error(cause: Exception) -> TelegramNetworkError:
+    """A network fault as aiogram raises it: its cause is aiohttp's own error."""
+    error = TelegramNetworkError(SEND, f"{type(cause).__name__}: {cause}")
+    error.__cause__ = cause
+    return error
+
+
+def _unreadable(status: int, body: str) -> UnreadableAnswer:
+    return UnreadableAnswer(
+        status, ClientDecodeError("Failed to decode object", ValueError(), body), SEND
+    )
+
+
+_NEVER_CONNECTED = aiohttp.ClientConnectorError(
+    cast(Any, SimpleNamespace(ssl=None, host="127.0.0.1", port=9)), OSError(111, "refused")
 )
-async def test_answer_retries_are_bounded(error: Exception, sleeps: list[float]) -> None:
+
+
+@pytest.mark.parametrize(
+    ("error", "sleeps", "raised"),
+    [
+        # Flood waits, each as long as Telegram asks, for up to 30 s in all.
+        (TelegramRetryAfter(SEND, "flood", retry_after=2), [2.0] * 15, TelegramRetryAfter),
+        (TelegramRetryAfter(SEND, "flood", retry_after=20), [20.0], TelegramRetryAfter),
+        (TelegramRetryAfter(SEND, "flood", retry_after=31), [], TelegramRetryAfter),
+        # Not carried out: asked again a few times.
+        (TelegramServerError(SEND, "Bad Gateway"), [0.5, 1.0, 2.0], TelegramServerError),
+        (_unreadable(502, "<html>"), [0.5, 1.0, 2.0], UnreadableAnswer),
+        (_network_error(_NEVER_CONNECTED), [0.5, 1.0, 2.0], TelegramNetworkError),
+        # May have been carried out: a message is not sent twice.
+        (_unreadable(200, '{"ok": true, "res'), [], AnswerInDoubt),
+        (_network_error(TimeoutError()), [], AnswerInDoubt),
+        (_network_error(aiohttp.ServerDisconnectedError()), [], AnswerInDoubt),
+        (ClientDecodeError("Failed to decode object", ValueError(), "<html>"), [], AnswerInDoubt),
+        # Refused: asking again would be refused the same way.
+        (TelegramBadRequest(SEND, "Bad Request: chat not found"), [], TelegramBadRequest),
+        (
+            TelegramForbiddenError(SEND, "Forbidden: bot was blocked by the user"),
+            [],
+            TelegramForbiddenError,
+        ),
+    ],
+    ids=[
+        "429",
+        "429-long",
+        "429-too-long",
+        "5xx",
+        "error-page",
+        "never-connected",
+        "unreadable-200",
+        "timeout",
+        "dropped",
+        "not-json-unknown-status",
+        "400",
+        "403",
+    ],
+)
+async def test_answer_retries_are_bounded(
+    error: Exception, sleeps: list[float], raised: type[Exception]
+) -> None:
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
     attempts = Attempts(error)
-    with pytest.raises(type(error)):
+    with pytest.raises(raised):
         await _call_in_scope(RetryAnswers(sleep=sleep), attempts, SEND)
     assert slept == sleeps
     assert attempts.count == len(sleeps) + 1
+
+
+async def test_an_edit_in_doubt_is_asked_again() -> None:
+    edit = EditMessageText(chat_id=1, message_id=2, text="x")
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    attempts = Attempts(_network_error(TimeoutError()))
+    with pytest.raises(TelegramNetworkError):
+        await _call_in_scope(RetryAnswers(sleep=sleep), attempts, edit)
+    assert slept == [0.5, 1.0, 2.0]
 
 
 async def test_no_retries_outside_an_answer_or_for_getupdates() -> None:

@@ -1,17 +1,22 @@
 """`python -m bot run`: the bot itself (the default command).
 
 Long polling, or a webhook server when WEBHOOK_URL is set: the environment alone decides.
+The exit status is 0 only when the bot was stopped by SIGTERM or SIGINT; 2 when a setting
+(the token, the webhook's address) was refused; 1 when anything else stopped it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 
 from aiogram.exceptions import TelegramUnauthorizedError
 
 from bot.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,4 +44,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except WebhookError as error:
         print(error, file=sys.stderr)
         return 2
+    except Exception:
+        # Whatever stops the bot but a signal is a failure, so that a service manager
+        # (systemd's Restart=on-failure) starts it again.
+        log.exception("the bot stopped on an error")
+        return 1
     return 0

@@ -7,8 +7,10 @@ import logging
 from aiogram import Bot, Router
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.types import ErrorEvent, Update
 
+from bot.telegram_retry import AnswerInDoubt
 from bot.texts import language_of, t
 from storage import StorageUnavailable
 
@@ -22,9 +24,18 @@ def create_router() -> Router:
 
 
 async def on_error(event: ErrorEvent, bot: Bot) -> object:
-    if isinstance(event.exception, StorageUnavailable):
-        # Left to the poller: the update stays unconfirmed and is retried.
+    if isinstance(event.exception, StorageUnavailable | TelegramRetryAfter):
+        # Left to the poller (or to Telegram, in webhook mode): the update stays unhandled
+        # and is handled again later. No apology: in a flood it would meet the 429 too.
         return UNHANDLED
+    if isinstance(event.exception, AnswerInDoubt):
+        # The reader most likely has the answer; an apology would contradict it.
+        log.warning(
+            "update handled, its answer in doubt update_id=%s: %s",
+            event.update.update_id,
+            event.exception,
+        )
+        return True
     log.error(
         "handler failed update_id=%s: %r",
         event.update.update_id,

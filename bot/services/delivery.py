@@ -5,7 +5,10 @@
 - Each chat's own pace (one message a second, twenty a minute to a group or channel) is
   kept for every call by the bot's session: see bot/pace.py.
 - 403 (blocked, deactivated, kicked) and 400 "chat not found" end delivery to that chat;
-  network errors and 5xx are retried with backoff a bounded number of times.
+  network errors and 5xx are retried with backoff a bounded number of times, unless
+  Telegram may have carried the message out (HTTP 200 with a body that cannot be read, a
+  timeout after the request went out): that chat's message is then "in doubt", never
+  sent again by itself (bot/telegram_errors.py).
 - Several sends are in flight at once, so that network latency does not cap the rate.
 """
 
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -28,6 +32,8 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+
+from bot.telegram_errors import TELEGRAM_ERRORS, safe_to_repeat, short
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,8 @@ class Outcome(enum.StrEnum):
     #: The chat cannot receive messages from the bot any more (403, chat not found).
     GONE = "gone"
     FAILED = "failed"
+    #: Telegram may have delivered it: not sent again.
+    IN_DOUBT = "in doubt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +172,14 @@ class Delivery:
                 if "chat not found" in error.message.lower():
                     return Result(Outcome.GONE, error.message)
                 return Result(Outcome.FAILED, error.message)
-            except (TelegramServerError, TelegramNetworkError, aiohttp.ClientError) as error:
+            except (
+                TelegramServerError,
+                TelegramNetworkError,
+                ClientDecodeError,
+                aiohttp.ClientError,
+            ) as error:
+                if not safe_to_repeat(error):
+                    return Result(Outcome.IN_DOUBT, short(error))
                 attempts += 1
                 if attempts > self.max_retries:
                     return Result(Outcome.FAILED, f"{type(error).__name__}: {error}")
@@ -177,3 +192,7 @@ class Delivery:
                     error,
                 )
                 await self._sleep(delay)
+            except TELEGRAM_ERRORS as error:
+                # Any other refusal (a conflict, a file too large, a new kind of error): this
+                # chat's message failed; the others go on.
+                return Result(Outcome.FAILED, short(error))

@@ -27,12 +27,14 @@ from aiogram.types import (
     InputMediaDocument,
     InputMediaPhoto,
     InputMediaVideo,
+    Message,
 )
 
 from bot.clock import wait_set
 from bot.config import Settings
 from bot.services.delivery import Delivery, Job, Outcome, Result
 from bot.services.ingest import entities_from_records
+from bot.telegram_errors import refused_formatting
 from storage import CopyStatus, CopyTask, Post, PostPart, SaveOutcome, Source, Storage
 from storage.mirror import CopiedMessage
 
@@ -178,7 +180,12 @@ class Mirror:
                 await self.storage.mirror.record_copies(post_id, target, result.value)
             return
         error = result.error or result.outcome.value
-        if task.status is CopyStatus.PENDING and not task.delete_pending:
+        if result.outcome is Outcome.IN_DOUBT and task.status is CopyStatus.PENDING:
+            # The copy may be in the chat: never copied again by itself (/mirror retry
+            # leaves it too), shown in /stats as in doubt.
+            await self.storage.mirror.set_status(post_id, target, CopyStatus.UNKNOWN, error)
+            log.warning("mirror copy in doubt post_id=%s chat_id=%s: %s", post_id, target, error)
+        elif task.status is CopyStatus.PENDING and not task.delete_pending:
             await self.storage.mirror.set_status(post_id, target, CopyStatus.FAILED, error)
             log.warning("mirror copy failed post_id=%s chat_id=%s: %s", post_id, target, error)
         elif task.delete_pending:
@@ -208,25 +215,42 @@ class Mirror:
     async def _resend(self, bot: Bot, post: Post, chat_id: int) -> list[CopiedMessage]:
         result = []
         for part in post.parts:
-            entities = entities_from_records(part.entities) or None
-            media = part.media
-            if media is not None and media.file_id and media.kind in _INPUT_MEDIA:
-                sender = getattr(bot, f"send_{media.kind}")
-                sent = await sender(
+            try:
+                sent = await self._resend_part(bot, part, chat_id, formatted=True)
+            except TelegramBadRequest as error:
+                if not refused_formatting(error):
+                    raise
+                # Formatting Telegram will not take (a custom emoji id it does not know):
+                # the words matter more than the bold.
+                log.warning(
+                    "mirror: formatting refused, sent plain post_id=%s chat_id=%s: %s",
+                    post.id,
                     chat_id,
-                    media.file_id,
-                    caption=part.text or None,
-                    caption_entities=entities,
-                    parse_mode=None,
+                    error.message,
                 )
-            elif part.text:
-                sent = await bot.send_message(
-                    chat_id, part.text, entities=entities, parse_mode=None
-                )
-            else:
-                continue
-            result.append(_copied(part, sent.message_id))
+                sent = await self._resend_part(bot, part, chat_id, formatted=False)
+            if sent is not None:
+                result.append(_copied(part, sent.message_id))
         return result
+
+    async def _resend_part(
+        self, bot: Bot, part: PostPart, chat_id: int, *, formatted: bool
+    ) -> Message | None:
+        entities = (entities_from_records(part.entities) or None) if formatted else None
+        media = part.media
+        if media is not None and media.file_id and media.kind in _INPUT_MEDIA:
+            sender = getattr(bot, f"send_{media.kind}")
+            sent: Message = await sender(
+                chat_id,
+                media.file_id,
+                caption=part.text or None,
+                caption_entities=entities,
+                parse_mode=None,
+            )
+            return sent
+        if part.text:
+            return await bot.send_message(chat_id, part.text, entities=entities, parse_mode=None)
+        return None
 
     async def _edit(self, bot: Bot, post: Post, chat_id: int) -> None:
         copies = await self.storage.mirror.copies(post.id, chat_id)
@@ -246,12 +270,28 @@ class Mirror:
             try:
                 await self._edit_part(bot, chat_id, part, copy)
             except TelegramBadRequest as error:
-                if not _not_modified(error):
+                if refused_formatting(error):
+                    log.warning(
+                        "mirror: formatting refused, edited plain post_id=%s chat_id=%s: %s",
+                        post.id,
+                        chat_id,
+                        error.message,
+                    )
+                    await self._edit_part(bot, chat_id, part, copy, formatted=False)
+                elif not _not_modified(error):
                     raise
             await self.storage.mirror.update_copy(post.id, chat_id, new)
 
-    async def _edit_part(self, bot: Bot, chat_id: int, part: PostPart, copy: CopiedMessage) -> None:
-        entities = entities_from_records(part.entities) or None
+    async def _edit_part(
+        self,
+        bot: Bot,
+        chat_id: int,
+        part: PostPart,
+        copy: CopiedMessage,
+        *,
+        formatted: bool = True,
+    ) -> None:
+        entities = (entities_from_records(part.entities) or None) if formatted else None
         media = part.media
         if media is None:
             await bot.edit_message_text(

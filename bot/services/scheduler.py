@@ -177,6 +177,11 @@ class DigestScheduler:
                 if result.outcome is Outcome.SENT:
                     report.sent += 1
                     status = DeliveryStatus.SENT
+                elif result.outcome is Outcome.IN_DOUBT:
+                    # Telegram may have delivered it: never sent twice, shown in /stats.
+                    report.failed += 1
+                    status = DeliveryStatus.UNKNOWN
+                    log.warning("digest in doubt chat_id=%s: %s", job.chat_id, result.error)
                 elif result.outcome is Outcome.GONE:
                     report.gone += 1
                     status = DeliveryStatus.BLOCKED
