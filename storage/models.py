@@ -56,6 +56,9 @@ class IncomingMessage:
     channel_title: str = ""
     channel_username: str | None = None
     forwarded_by: int | None = None
+    #: The message's reaction total when the source tells it (an export does); None
+    #: leaves the stored count alone, which reaction count updates keep.
+    reactions: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -397,6 +397,15 @@ def _load_entities(raw: str) -> list[Entity]:
 
 
 def save_one(conn: sqlite3.Connection, msg: IncomingMessage) -> SaveResult:
+    result = _save_content(conn, msg)
+    recounted = msg.reactions is not None and _set_part_reactions(conn, msg, result.post_id)
+    if recounted and result.outcome is SaveOutcome.UNCHANGED:
+        # Only the count moved, but /top ranks by it: the post did change.
+        return SaveResult(SaveOutcome.UPDATED, result.post_id)
+    return result
+
+
+def _save_content(conn: sqlite3.Connection, msg: IncomingMessage) -> SaveResult:
     cursor = conn.execute(
         "SELECT * FROM post_parts WHERE channel_id = ? AND message_id = ?",
         (msg.channel_id, msg.message_id),
@@ -422,6 +431,32 @@ def save_one(conn: sqlite3.Connection, msg: IncomingMessage) -> SaveResult:
     _insert_part(conn, post_id, msg)
     _refresh(conn, post_id, msg)
     return SaveResult(SaveOutcome.PART_ADDED, post_id)
+
+
+def _set_part_reactions(conn: sqlite3.Connection, msg: IncomingMessage, post_id: int) -> bool:
+    """Set (never add to) the part's reaction total and the post's sum; True if changed.
+
+    Outside the staleness check on purpose: counts move without the message being
+    edited, so an export with no later edit still carries its own.
+    """
+    cursor = conn.execute(
+        """
+        UPDATE post_parts SET reactions = ?
+         WHERE channel_id = ? AND message_id = ? AND reactions != ?
+        """,
+        (msg.reactions, msg.channel_id, msg.message_id, msg.reactions),
+    )
+    if cursor.rowcount == 0:
+        return False
+    conn.execute(
+        """
+        UPDATE posts SET reactions = (
+            SELECT coalesce(sum(reactions), 0) FROM post_parts WHERE post_id = ?
+        ) WHERE id = ?
+        """,
+        (post_id, post_id),
+    )
+    return True
 
 
 def _insert_post(conn: sqlite3.Connection, msg: IncomingMessage) -> int:

@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -401,3 +402,212 @@ async def test_import_keeps_what_the_bot_received_live(storage: Storage) -> None
     post = await storage.posts.find(CHANNEL, 85242)
     assert post is not None
     assert post.media == [Media("photo", "AgAC-live", "live-unique")]
+
+
+# -- what real exports write differently --------------------------------------------------
+
+NOT_INCLUDED = "(File not included. Change data exporting settings to download.)"
+NOON = 1765951200  # 2025-12-17 06:00:00 UTC
+
+
+@pytest.mark.parametrize(
+    ("document_id", "kept"),
+    [
+        ("5368324170671202286", True),
+        (5368324170671202286, True),
+        ("stickers/sticker (4).webp", False),
+        (NOT_INCLUDED, False),
+        ("", False),
+        ("٥٣٦٨", False),  # Arabic-Indic digits are digits to Python, not to Telegram
+        ("5368324170671202286.webp", False),
+    ],
+)
+def test_a_custom_emoji_is_kept_only_with_a_numeric_id(document_id: object, kept: bool) -> None:
+    text, entities = rich_text(
+        ["Salaf ", {"type": "custom_emoji", "text": "☪️", "document_id": document_id}, " 📚"]
+    )
+
+    # The emoji stays in the text either way; only the entity Telegram would refuse goes.
+    assert text == "Salaf ☪️ 📚"
+    wanted = {
+        "type": "custom_emoji",
+        "offset": 6,
+        "length": 2,
+        "custom_emoji_id": "5368324170671202286",
+    }
+    assert entities == ([wanted] if kept else [])
+
+
+PHOTO: dict[str, Any] = {"photo": NOT_INCLUDED, "width": 1280, "height": 720}
+VIDEO: dict[str, Any] = {"file": NOT_INCLUDED, "media_type": "video_file", "mime_type": "video/mp4"}
+PDF: dict[str, Any] = {"file": NOT_INCLUDED, "file_name": "a.pdf", "mime_type": "application/pdf"}
+STICKER: dict[str, Any] = {"file": NOT_INCLUDED, "media_type": "sticker", "sticker_emoji": "🌸"}
+
+
+def _item(
+    message_id: int, text: str = "", *, at: int = NOON, media: dict[str, Any] | None = PHOTO
+) -> dict[str, Any]:
+    """A channel message as Telegram Desktop writes it (media None: text alone)."""
+    return {
+        "id": message_id,
+        "type": "message",
+        "date": datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        "date_unixtime": str(at),
+        "from": TITLE,
+        "from_id": "channel1487851422",
+        **(media or {}),
+        "text": text,
+        "text_entities": [{"type": "plain", "text": text}] if text else [],
+    }
+
+
+def _forwarded(message: dict[str, Any], origin: int) -> dict[str, Any]:
+    return dict(message, forwarded_from="Другой канал", forwarded_from_id=f"channel{origin}")
+
+
+async def _import_messages(
+    storage: Storage, tmp_path: Path, messages: list[dict[str, Any]], **options: Any
+) -> Any:
+    export = {"name": TITLE, "type": "public_channel", "id": 1487851422, "messages": messages}
+    return await import_export(storage, _write(tmp_path / "result.json", export), **options)
+
+
+async def _posts(storage: Storage, messages: list[dict[str, Any]]) -> list[list[int]]:
+    """The stored posts, each as the ids of its messages."""
+    posts: dict[int, list[int]] = {}
+    for message in messages:
+        post = await storage.posts.find(CHANNEL, message["id"])
+        assert post is not None
+        posts[post.id] = [part.message_id for part in post.parts]
+    return list(posts.values())
+
+
+@pytest.mark.parametrize(
+    ("messages", "posts"),
+    [
+        ([_item(1, "Три фото"), _item(2), _item(3)], [[1, 2, 3]]),
+        ([_item(1), _item(2, media=VIDEO)], [[1, 2]]),
+        ([_item(1, "Файлы", media=PDF), _item(2, media=PDF)], [[1, 2]]),
+        # Two posts of one second: a caption of its own, ids apart, another second.
+        ([_item(1, "Первое"), _item(2, "Второе")], [[1], [2]]),
+        ([_item(1), _item(3)], [[1], [3]]),
+        ([_item(1), _item(2, at=NOON + 1)], [[1], [2]]),
+        # Media that never share an album, and text without media.
+        ([_item(1), _item(2, media=PDF)], [[1], [2]]),
+        ([_item(1, media=STICKER), _item(2, media=STICKER)], [[1], [2]]),
+        ([_item(1, "Текст", media=None), _item(2, "Ещё", media=None)], [[1], [2]]),
+        # Forwards from two channels in one second.
+        ([_forwarded(_item(1), 11), _forwarded(_item(2), 12)], [[1], [2]]),
+        ([_forwarded(_item(1), 11), _forwarded(_item(2), 11)], [[1, 2]]),
+        # Telegram's albums hold ten items at most.
+        ([_item(i) for i in range(1, 12)], [list(range(1, 11)), [11]]),
+    ],
+)
+async def test_an_album_is_one_post_and_neighbours_are_not(
+    storage: Storage, tmp_path: Path, messages: list[dict[str, Any]], posts: list[list[int]]
+) -> None:
+    summary = await _import_messages(storage, tmp_path, messages)
+
+    assert await _posts(storage, messages) == posts
+    assert summary.created == len(messages)
+    assert summary.joined == sum(len(post) - 1 for post in posts)
+    assert await storage.posts.count() == len(posts)
+
+
+async def test_an_album_is_never_stored_in_halves_by_batches(
+    storage: Storage, tmp_path: Path
+) -> None:
+    messages = [
+        _item(4, "До"),
+        _item(5, "Альбом"),
+        _item(6),
+        _item(7, media=VIDEO),
+        _item(8, "После"),
+    ]
+    committed: list[list[list[int]]] = []
+
+    def after_batch(done: int, total: int, read: int) -> None:
+        # What another reader of the database sees after each batch: an interrupted
+        # import keeps these, so none may hold part of an album.
+        with sqlite3.connect(f"file:{tmp_path / 'bot.db'}?mode=ro", uri=True) as conn:
+            rows = conn.execute(
+                "SELECT group_concat(message_id) FROM post_parts GROUP BY post_id ORDER BY post_id"
+            ).fetchall()
+        committed.append([sorted(int(i) for i in row[0].split(",")) for row in rows])
+
+    summary = await _import_messages(
+        storage, tmp_path, messages, batch_size=1, progress=after_batch
+    )
+
+    assert committed[0] == [[4]]
+    assert all(state[1:2] in ([], [[5, 6, 7]]) for state in committed)
+    assert await _posts(storage, messages) == [[4], [5, 6, 7], [8]]
+    assert (summary.created, summary.joined) == (5, 2)
+    post = await storage.posts.find(CHANNEL, 7)
+    assert post is not None
+    assert [m.kind for m in post.media] == ["photo", "photo", "video"]
+    assert post_headline(post, "ru") == "Альбом"
+
+    again = await _import_messages(storage, tmp_path, messages, batch_size=1)
+    assert (again.created, again.unchanged) == (0, 5)
+    assert await _posts(storage, messages) == [[4], [5, 6, 7], [8]]
+
+
+def _reacted(message: dict[str, Any], *counts: tuple[str, int]) -> dict[str, Any]:
+    reactions = [
+        {"type": kind, "count": count, **({"emoji": "👍"} if kind == "emoji" else {})}
+        for kind, count in counts
+    ]
+    return dict(message, reactions=reactions)
+
+
+async def test_reactions_of_every_kind_are_the_posts_total_and_rank_it(
+    storage: Storage, tmp_path: Path
+) -> None:
+    messages = [
+        _reacted(_item(1, "Популярное"), ("emoji", 5), ("custom_emoji", 2), ("paid", 3)),
+        _item(2, "Без реакций", at=NOON + 60),
+        # An album: its items' reactions add up, as live counts of its parts do.
+        _reacted(_item(3, "Альбом", at=NOON + 120), ("emoji", 4)),
+        _reacted(_item(4, at=NOON + 120), ("emoji", 2)),
+    ]
+
+    await _import_messages(storage, tmp_path, messages)
+
+    top = await storage.posts.top(datetime(2025, 12, 1, tzinfo=UTC), 3)
+    assert [(p.message_id, p.reactions) for p in top] == [(1, 10), (3, 6), (2, 0)]
+
+
+async def test_reimporting_sets_reactions_and_never_adds_them(
+    storage: Storage, tmp_path: Path
+) -> None:
+    post = _reacted(_item(1, "Пост"), ("emoji", 5))
+    await _import_messages(storage, tmp_path, [post])
+
+    again = await _import_messages(storage, tmp_path, [post])
+    assert (again.updated, again.unchanged) == (0, 1)
+    stored = await storage.posts.find(CHANNEL, 1)
+    assert stored is not None
+    assert stored.reactions == 5
+
+    # A later export: the count moved while the post was never edited.
+    later = await _import_messages(storage, tmp_path, [_reacted(post, ("emoji", 3))])
+    assert (later.updated, later.unchanged) == (1, 0)
+    stored = await storage.posts.find(CHANNEL, 1)
+    assert stored is not None
+    assert stored.reactions == 3
+
+
+async def test_an_export_without_reactions_keeps_the_live_count(
+    storage: Storage, tmp_path: Path
+) -> None:
+    await _import_messages(storage, tmp_path, [_item(1, "Пост")])
+    await storage.posts.set_reactions(CHANNEL, 1, 7)
+
+    # Older Telegram Desktop versions export no reactions at all.
+    summary = await _import_messages(storage, tmp_path, [_item(1, "Пост")])
+
+    assert summary.unchanged == 1
+    stored = await storage.posts.find(CHANNEL, 1)
+    assert stored is not None
+    assert stored.reactions == 7

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.services.export_import import (
@@ -15,6 +16,7 @@ from bot.services.export_import import (
     ImportSummary,
     import_export,
     parse_username,
+    parse_zone,
 )
 from storage import Storage, StorageUnavailable
 
@@ -40,6 +42,13 @@ def _username(value: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _zone(value: str) -> ZoneInfo:
+    try:
+        return parse_zone(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "import",
@@ -58,6 +67,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--username",
         type=_username,
         help="the channel's @username, for t.me links (an export does not give it)",
+    )
+    parser.add_argument(
+        "--timezone",
+        type=_zone,
+        metavar="ZONE",
+        help=(
+            "the time zone of the computer that made the export (an IANA name like "
+            "Europe/Moscow); only older exports, which carry local times alone, need "
+            "it; default: TIMEZONE"
+        ),
     )
     parser.set_defaults(handler=run)
 
@@ -96,7 +115,7 @@ def format_summary(summary: ImportSummary, path: Path, seconds: float) -> str:
     name = "the channel" if channel is None else f'"{channel.title}" ({channel.id})'
     lines = [
         f"Imported {name} from {path}: {summary.messages:,} messages in {seconds:.1f} s",
-        f"  new      {summary.created:>9,}",
+        f"  new      {summary.created:>9,}{_joined(summary.joined)}",
         f"  updated  {summary.updated:>9,}",
         f"  skipped  {summary.skipped_total:>9,}",
     ]
@@ -104,6 +123,13 @@ def format_summary(summary: ImportSummary, path: Path, seconds: float) -> str:
     width = max((len(reason) for reason, _ in reasons), default=0)
     lines += [f"    {reason:<{width}}  {count:>9,}" for reason, count in reasons if count]
     return "\n".join(lines)
+
+
+def _joined(count: int) -> str:
+    """Album items are counted as messages, but stored in their album's post."""
+    if not count:
+        return ""
+    return f"  ({count:,} of them album items, in the post of their album)"
 
 
 def _export_file(path: Path) -> Path:
@@ -128,7 +154,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 path,
                 channel_id=args.channel_id,
                 username=args.username,
-                zone=settings.timezone,
+                zone=args.timezone or settings.timezone,
                 progress=bar,
                 summary=summary,
             )

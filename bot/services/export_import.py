@@ -13,7 +13,18 @@ had nested entities the exporter kept only the first of them; so does the import
 An export has no file ids, so media are recorded by kind only. Service messages (a pin, a
 new title) are not posts and are skipped, as the bot skips them live.
 
-The file is read as a stream: one message in memory at a time, whatever the export's size.
+What an export writes differently from the Bot API:
+
+- A custom emoji's `document_id` is the path of a downloaded sticker file, or "(File not
+  included…)", not the number Telegram needs; Telegram refuses a message whose custom
+  emoji id is not a number. Such an entity is dropped and its emoji stays as plain text.
+- There is no `media_group_id`: an album is a run of messages (see `AlbumJoiner`), and is
+  stored as one post, as a live album is.
+- `reactions` lists counts by reaction; their sum is the post's reaction total, as
+  message_reaction_count updates keep it live.
+
+The file is read as a stream: one message (or one album's items) in memory at a time,
+whatever the export's size.
 """
 
 from __future__ import annotations
@@ -24,11 +35,11 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from storage import Entity, IncomingMessage, Media, SaveOutcome, Source, Storage
 
@@ -281,12 +292,42 @@ def _entity(kind: str, segment: object, offset: int, length: int) -> Entity | No
         # mention's own text is the name that was shown.
         entity["user"] = {"id": int(str(user_id)), "is_bot": False, "first_name": segment["text"]}
     elif api_type == "custom_emoji":
-        if not segment.get("document_id"):
+        emoji_id = custom_emoji_id(segment.get("document_id"))
+        if emoji_id is None:
             return None
-        entity["custom_emoji_id"] = str(segment["document_id"])
+        entity["custom_emoji_id"] = emoji_id
     elif api_type == "blockquote" and segment.get("collapsed"):
         entity["type"] = "expandable_blockquote"
     return entity
+
+
+_DECIMAL = re.compile(r"[0-9]+")
+
+
+def custom_emoji_id(document_id: object) -> str | None:
+    """The Bot API's custom_emoji_id (a string of digits) from an export's document_id.
+
+    Recent exports write the path of the sticker file they saved ("stickers/sticker.webp")
+    or "(File not included…)" there; those name no emoji Telegram knows: None.
+    """
+    if isinstance(document_id, bool) or not isinstance(document_id, str | int):
+        return None
+    text = str(document_id)
+    return text if _DECIMAL.fullmatch(text) else None
+
+
+def reaction_total(message: Mapping[str, Any]) -> int | None:
+    """The sum of the message's reaction counts, of every kind (emoji, custom emoji,
+    paid), as the live total counts them; None when the export lists none.
+
+    An export leaves `reactions` out both for a message nobody reacted to and in versions
+    before reactions were exported; None keeps whatever count is stored.
+    """
+    reactions = message.get("reactions")
+    if not isinstance(reactions, list):
+        return None
+    counts = (r.get("count") for r in reactions if isinstance(r, Mapping))
+    return sum(c for c in counts if isinstance(c, int) and not isinstance(c, bool) and c > 0)
 
 
 def media_of(message: Mapping[str, Any]) -> Media | None:
@@ -369,7 +410,92 @@ def convert(
         media=media,
         channel_title=channel.title,
         channel_username=channel.username,
+        reactions=reaction_total(message),
     )
+
+
+# -- albums --------------------------------------------------------------------------------
+
+#: Which media may share an album: photos and videos mix; files and music each go only
+#: with their own kind. Other kinds (stickers, voice, GIFs) are never album items.
+_ALBUM_CLASS = {"photo": "visual", "video": "visual", "document": "document", "audio": "audio"}
+#: Telegram's limit on the items of one album.
+ALBUM_LIMIT = 10
+
+
+def album_id(first_message_id: int) -> str:
+    """The media_group_id given to an exported album: stable, so a second import finds
+    the same post, and never a number, so never one Telegram gave a live album."""
+    return f"export-{first_message_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class _AlbumKey:
+    """What every item of one album shares."""
+
+    date: datetime
+    kind: str
+    forwarded_from: object
+
+
+class AlbumJoiner:
+    """Gathers the items of an album, which an export writes as separate messages.
+
+    Telegram Desktop writes no media_group_id, so an album is recognised as a run of
+    messages where each next one
+
+    - has the next message id (an album's items are sent at once, ids in a row),
+    - has the same date (to the second) and, when forwarded, the same origin,
+    - has media that may share an album with the first's (photo and video; files; music),
+    - has no text: the caption is on the first item, as Telegram clients send it,
+
+    up to 10 items. Two single-photo posts sent in the same second with ids in a row and
+    no caption on the second are taken for one album; a run whose later item has a
+    caption of its own stays separate posts. Items of one album get the same
+    media_group_id (`album_id` of the first), so storage keeps them as one post.
+
+    Memory holds one run at most: each message is handed back once the next one shows
+    whether the run goes on.
+    """
+
+    def __init__(self) -> None:
+        self._run: list[IncomingMessage] = []
+        self._key: _AlbumKey | None = None
+
+    def push(self, raw: Mapping[str, Any], message: IncomingMessage) -> list[IncomingMessage]:
+        """Take the next message; return those now known to be complete."""
+        key = _album_key(raw, message)
+        if key is not None and self._continues(key, message):
+            self._run.append(message)
+            return []
+        done = self.flush()
+        if key is None:
+            return [*done, message]
+        self._run, self._key = [message], key
+        return done
+
+    def flush(self) -> list[IncomingMessage]:
+        """The messages held so far (at the end of the export)."""
+        run, self._run, self._key = self._run, [], None
+        if len(run) < 2:
+            return run
+        group = album_id(run[0].message_id)
+        return [replace(item, media_group_id=group) for item in run]
+
+    def _continues(self, key: _AlbumKey, message: IncomingMessage) -> bool:
+        return (
+            key == self._key
+            and not message.text
+            and len(self._run) < ALBUM_LIMIT
+            and message.message_id == self._run[-1].message_id + 1
+        )
+
+
+def _album_key(raw: Mapping[str, Any], message: IncomingMessage) -> _AlbumKey | None:
+    kind = _ALBUM_CLASS.get(message.media.kind) if message.media is not None else None
+    if kind is None:
+        return None
+    return _AlbumKey(message.date, kind, raw.get("forwarded_from_id", raw.get("forwarded_from")))
 
 
 # -- the import ----------------------------------------------------------------------------
@@ -382,6 +508,8 @@ class ImportSummary:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    #: Of `created`, album items stored into the post of their album's first item.
+    joined: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -391,6 +519,8 @@ class ImportSummary:
     def count(self, outcome: SaveOutcome) -> None:
         if outcome in (SaveOutcome.CREATED, SaveOutcome.PART_ADDED):
             self.created += 1
+            if outcome is SaveOutcome.PART_ADDED:
+                self.joined += 1
         elif outcome is SaveOutcome.UPDATED:
             self.updated += 1
         else:
@@ -434,6 +564,7 @@ def _batches(
     size: int,
 ) -> Iterator[list[IncomingMessage]]:
     batch: list[IncomingMessage] = []
+    albums = AlbumJoiner()
     channel: Channel | None = None
     for message in reader.messages():
         summary.messages += 1
@@ -444,12 +575,15 @@ def _batches(
         if isinstance(converted, Skip):
             summary.skipped[converted.reason] += 1
             continue
-        batch.append(converted)
+        # A finished album comes back whole and joins one batch (which may run past
+        # `size` by its items): an interrupted import never keeps half an album.
+        batch += albums.push(message, converted)
         if len(batch) >= size:
             yield batch
             batch = []
     if channel is None:
         summary.channel = _channel(reader.header, None, channel_id, username)
+    batch += albums.flush()
     if batch:
         yield batch
 
@@ -492,6 +626,18 @@ async def import_export(
     if progress is not None:
         progress(total, total, reader.messages_read)
     return summary
+
+
+def parse_zone(value: str) -> ZoneInfo:
+    """An IANA time zone name (Asia/Almaty) as a ZoneInfo; ValueError otherwise."""
+    name = value.strip()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a folder of the zone database ("Europe") is no zone.
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name like Asia/Almaty"
+        ) from None
 
 
 _USERNAME_RE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
