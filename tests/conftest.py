@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot import pace
@@ -15,6 +17,7 @@ from bot.app import run_polling
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.polling import Poller
+from bot.webhook import SECRET_HEADER, run_webhook
 from storage import Storage
 from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.updates import ADMIN, NEWS_CHANNEL
@@ -139,3 +142,92 @@ async def eventually(check: Callable[[], Any], within: float = 15) -> None:
     async with asyncio.timeout(within):
         while not await check():  # noqa: ASYNC110 - the state lives in SQLite, not in an Event
             await asyncio.sleep(0.01)
+
+
+# -- webhook mode ------------------------------------------------------------------------
+
+SECRET = "s3cret-Token_for-tests"
+WEBHOOK_URL = "https://bot.example.kz/tg/webhook"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def webhook_settings(fake: FakeTelegram, db: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "webhook_url": WEBHOOK_URL,
+        "webhook_secret": SECRET,
+        "webhook_host": "127.0.0.1",
+        "webhook_port": free_port(),
+    }
+    values.update(overrides)
+    return make_settings(fake.url, db, **values)
+
+
+@dataclass
+class RunningWebhook:
+    settings: Settings
+    task: asyncio.Task[None]
+    stop_event: asyncio.Event
+    http: aiohttp.ClientSession
+    update_ids: int = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.settings.webhook_port}"
+
+    async def post(
+        self, update: dict[str, Any] | None = None, *, secret: str | None = SECRET, body: Any = None
+    ) -> int:
+        """Post as Telegram does; the answer's status."""
+        headers = {} if secret is None else {SECRET_HEADER: secret}
+        if update is not None:
+            # An update_id in `update` wins: a resend carries the same one.
+            self.update_ids += 1
+            body = {"update_id": self.update_ids, **update}
+        kwargs: dict[str, Any] = {"json": body} if not isinstance(body, bytes) else {"data": body}
+        async with self.http.post(self.base + "/tg/webhook", headers=headers, **kwargs) as answer:
+            await answer.read()
+            return answer.status
+
+    async def health(self) -> int:
+        async with self.http.get(self.base + "/healthz") as answer:
+            return answer.status
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        await asyncio.wait_for(self.task, 15)
+
+
+@pytest.fixture
+async def start_webhook(
+    fake_telegram: FakeTelegram, tmp_path: Path
+) -> AsyncIterator[Callable[..., Any]]:
+    running: list[RunningWebhook] = []
+    async with aiohttp.ClientSession() as http:
+
+        async def start(**overrides: Any) -> RunningWebhook:
+            settings = webhook_settings(fake_telegram, tmp_path / "bot.db", **overrides)
+            stop = asyncio.Event()
+            task = asyncio.create_task(run_webhook(settings, stop=stop))
+            hook = RunningWebhook(settings, task, stop, http)
+            running.append(hook)
+            # setWebhook is called once the server listens.
+            await fake_telegram.wait_until(
+                lambda: bool(fake_telegram.calls_of("setWebhook")) or task.done()
+            )
+            if task.done():
+                task.result()
+            return hook
+
+        yield start
+        for hook in running:
+            if not hook.task.done():
+                await hook.stop()
+
+
+StartWebhook = Callable[..., Any]

@@ -6,14 +6,24 @@ later call asks for an offset past it), records every call, and answers with Tel
 error bodies on demand (429 with retry_after, 403, 400, 5xx). It also misbehaves as a
 network does: it holds a request past the client's timeout, cuts the connection without
 an answer, answers with a broken body, or fails every call for a few seconds.
+
+It is as strict as Telegram where the bot depends on it: an unknown method gets
+Telegram's 404, a missing required parameter a 400, and a message Telegram would refuse
+is refused with Telegram's words: HTML it cannot parse (a tag it does not know, tags not
+closed in order, a custom emoji whose id is not a number, a link without href), entities
+past the end of the text or with a bad custom emoji id, text over 4096 characters or a
+caption over 1024 after parsing, an empty text, callback data over 64 bytes, an album of
+fewer than 2 or more than 10 items. Such refusals are counted in `refusals`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import itertools
 import json
+import re
 import socket
 import struct
 import time
@@ -51,6 +61,223 @@ _SEND_METHODS = {
     "sendSticker",
 }
 _INT_PARAMS = {"chat_id", "from_chat_id", "message_id", "offset", "limit", "timeout"}
+
+#: Every method the Bot API has that a news bot may call; any other gets Telegram's 404.
+KNOWN_METHODS = _SEND_METHODS | {
+    "getMe",
+    "logOut",
+    "close",
+    "getUpdates",
+    "setWebhook",
+    "deleteWebhook",
+    "getWebhookInfo",
+    "sendMediaGroup",
+    "sendChatAction",
+    "sendLocation",
+    "sendPoll",
+    "forwardMessage",
+    "forwardMessages",
+    "copyMessage",
+    "copyMessages",
+    "editMessageText",
+    "editMessageCaption",
+    "editMessageMedia",
+    "editMessageReplyMarkup",
+    "deleteMessage",
+    "deleteMessages",
+    "answerCallbackQuery",
+    "setMyCommands",
+    "getMyCommands",
+    "deleteMyCommands",
+    "setMyDescription",
+    "setMyShortDescription",
+    "setChatMenuButton",
+    "getChat",
+    "getChatMember",
+    "getChatAdministrators",
+    "getFile",
+    "pinChatMessage",
+    "unpinChatMessage",
+    "leaveChat",
+}
+
+#: Parameters without which Telegram refuses a call (400), as the Bot API lists them.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    **{name: ("chat_id",) for name in _SEND_METHODS},
+    "sendMessage": ("chat_id", "text"),
+    "sendPhoto": ("chat_id", "photo"),
+    "sendVideo": ("chat_id", "video"),
+    "sendDocument": ("chat_id", "document"),
+    "sendAnimation": ("chat_id", "animation"),
+    "sendAudio": ("chat_id", "audio"),
+    "sendVoice": ("chat_id", "voice"),
+    "sendVideoNote": ("chat_id", "video_note"),
+    "sendSticker": ("chat_id", "sticker"),
+    "sendMediaGroup": ("chat_id", "media"),
+    "sendChatAction": ("chat_id", "action"),
+    "forwardMessage": ("chat_id", "from_chat_id", "message_id"),
+    "copyMessage": ("chat_id", "from_chat_id", "message_id"),
+    "copyMessages": ("chat_id", "from_chat_id", "message_ids"),
+    "editMessageText": ("text",),
+    "deleteMessage": ("chat_id", "message_id"),
+    "deleteMessages": ("chat_id", "message_ids"),
+    "answerCallbackQuery": ("callback_query_id",),
+    "setMyCommands": ("commands",),
+    "setWebhook": ("url",),
+}
+
+#: HTML tags Telegram reads (https://core.telegram.org/bots/api#html-style).
+_HTML_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
+    "tg-emoji", "code", "pre", "blockquote",
+}  # fmt: skip
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^>]*)?)>")
+_ATTR = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+_TEXT_LIMIT = 4096
+_CAPTION_LIMIT = 1024
+
+
+class Refused(Exception):
+    """What Telegram answers a call it will not carry out: 400 and its description."""
+
+    def __init__(self, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.description = description
+        self.status = status
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def parse_html(text: str) -> str:
+    """The text Telegram shows for HTML `text`, or Refused as Telegram words it."""
+    out: list[str] = []
+    open_tags: list[str] = []
+    pos = 0
+    for match in _TAG.finditer(text):
+        out.append(text[pos : match.start()])
+        pos = match.end()
+        closing, name, attrs = match.group(1), match.group(2).lower(), match.group(3)
+        offset = len(text[: match.start()].encode())
+        if closing:
+            if not open_tags or open_tags[-1] != name:
+                raise Refused(
+                    f"Bad Request: can't parse entities: Unmatched end tag at byte offset "
+                    f'{offset}, expected "</{open_tags[-1] if open_tags else ""}>", found '
+                    f'"</{name}>"'
+                )
+            open_tags.pop()
+            continue
+        if name not in _HTML_TAGS:
+            raise Refused(
+                f'Bad Request: can\'t parse entities: Unsupported start tag "{name}" at byte '
+                f"offset {offset}"
+            )
+        values = {m.group(1).lower(): next(g for g in m.groups()[1:] if g is not None)
+                  for m in _ATTR.finditer(attrs)}  # fmt: skip
+        if name == "tg-emoji" and not html.unescape(values.get("emoji-id", "")).isdigit():
+            raise Refused(
+                "Bad Request: can't parse entities: Invalid custom emoji identifier specified"
+            )
+        if name == "a" and not values.get("href"):
+            raise Refused("Bad Request: can't parse entities: Can't find href in a tag")
+        open_tags.append(name)
+    if open_tags:
+        raise Refused(
+            "Bad Request: can't parse entities: Can't find end tag corresponding to start tag "
+            f'"{open_tags[-1]}"'
+        )
+    out.append(text[pos:])
+    plain = "".join(out)
+    if "<" in plain:
+        offset = len(text[: text.find("<", 0)].encode())
+        raise Refused(
+            f"Bad Request: can't parse entities: Unsupported start tag at byte offset {offset}"
+        )
+    return html.unescape(plain)
+
+
+def check_entities(text: str, entities: Any) -> None:
+    """Refused as Telegram refuses entities it cannot place or read."""
+    if not isinstance(entities, list):
+        raise Refused("Bad Request: can't parse entities JSON object")
+    size = utf16_len(text)
+    for entity in entities:
+        offset, length = entity.get("offset"), entity.get("length")
+        if not isinstance(offset, int) or not isinstance(length, int) or offset < 0:
+            raise Refused("Bad Request: can't parse entities: wrong entity offset")
+        if length <= 0 or offset + length > size:
+            raise Refused(
+                f"Bad Request: can't parse entities: entity beginning at UTF-16 offset "
+                f"{offset} ends after the end of the text at UTF-16 offset {size}"
+            )
+        kind = entity.get("type")
+        if kind == "custom_emoji" and not str(entity.get("custom_emoji_id", "")).isdigit():
+            raise Refused(
+                "Bad Request: can't parse entities: Invalid custom emoji identifier specified"
+            )
+        if kind == "text_link" and not entity.get("url"):
+            raise Refused("Bad Request: can't parse entities: text_link without url")
+
+
+def shown_text(params: dict[str, Any], text_key: str, entities_key: str) -> str | None:
+    """The text (or caption) of a call as Telegram would show it, checked as it checks."""
+    raw = params.get(text_key)
+    if raw is None:
+        return None
+    raw = str(raw)
+    if params.get(entities_key) is not None:
+        check_entities(raw, params[entities_key])
+        return raw
+    if str(params.get("parse_mode", "")).upper() == "HTML":
+        return parse_html(raw)
+    return raw
+
+
+def check_call(method: str, params: dict[str, Any]) -> None:
+    """Refused where Telegram refuses a call the bot makes."""
+    if method not in KNOWN_METHODS:
+        raise Refused("Not Found", status=404)
+    for name in REQUIRED.get(method, ()):
+        if params.get(name) in (None, ""):
+            if name == "text":
+                raise Refused("Bad Request: message text is empty")
+            raise Refused(f"Bad Request: {name} is empty")
+    if method == "editMessageText" and not (
+        params.get("inline_message_id") or (params.get("chat_id") and params.get("message_id"))
+    ):
+        raise Refused("Bad Request: message identifier is not specified")
+    text = shown_text(params, "text", "entities")
+    if text is not None and method in ("sendMessage", "editMessageText"):
+        if not text.strip():
+            raise Refused("Bad Request: message text is empty")
+        if len(text) > _TEXT_LIMIT:
+            raise Refused("Bad Request: message is too long")
+    caption = shown_text(params, "caption", "caption_entities")
+    if caption is not None and len(caption) > _CAPTION_LIMIT:
+        raise Refused("Bad Request: message caption is too long")
+    if method == "sendMediaGroup":
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise Refused("Bad Request: wrong number of messages in the album")
+        for item in media:
+            item_caption = shown_text(
+                {**item, "parse_mode": item.get("parse_mode", params.get("parse_mode"))},
+                "caption",
+                "caption_entities",
+            )
+            if item_caption is not None and len(item_caption) > _CAPTION_LIMIT:
+                raise Refused("Bad Request: message caption is too long")
+    markup = params.get("reply_markup")
+    if isinstance(markup, dict):
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                    raise Refused("Bad Request: BUTTON_DATA_INVALID")
+                if not button.get("text"):
+                    raise Refused("Bad Request: text buttons are unallowed in the inline keyboard")
 
 
 @dataclass
@@ -109,6 +336,10 @@ class FakeTelegram:
         self._recent_sends: deque[float] = deque()
         self._chat_last_send: dict[int, float] = {}
         self.flood_errors = 0
+        #: Calls refused because Telegram would have refused them (see check_call).
+        self.refusals: list[tuple[str, str]] = []
+        #: False: getUpdates answers at once, never holding the request (no long poll).
+        self.long_poll = True
         self.url = ""
 
     # -- lifecycle ------------------------------------------------------------------
@@ -197,8 +428,9 @@ class FakeTelegram:
         content_type: str = "application/json",
         times: int = 1,
     ) -> None:
-        """Answer the next `times` calls of `method` with this raw body instead: JSON cut
-        short, a proxy's HTML error page, `{"ok": true}` without a result."""
+        """Answer the next `times` calls of `method` (of any method: "*") with this raw body
+        instead: JSON cut short, a proxy's HTML error page, `{"ok": true}` without a
+        result."""
         raw = body.encode() if isinstance(body, str) else body
         self._faults[method].extend(
             Fault(body=raw, status=status, content_type=content_type) for _ in range(times)
@@ -269,6 +501,19 @@ class FakeTelegram:
                 },
                 status=429,
             )
+        try:
+            check_call(method, params)
+        except Refused as refusal:
+            self.calls[-1].outcome = f"refused {refusal.status}"
+            self.refusals.append((method, refusal.description))
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": refusal.status,
+                    "description": refusal.description,
+                },
+                status=refusal.status,
+            )
         failures = self._failures.get(method)
         failure = failures.popleft() if failures else self._window_failure(method)
         if failure is not None:
@@ -281,7 +526,7 @@ class FakeTelegram:
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
             return web.json_response(body, status=failure.status)
-        faults = self._faults.get(method)
+        faults = self._faults.get(method) or self._faults.get("*")
         if faults:
             fault = faults.popleft()
             if fault.reset:
@@ -352,7 +597,7 @@ class FakeTelegram:
                 self.pending = [u for u in self.pending if u["update_id"] >= offset]
                 self.confirmed_offset = max(self.confirmed_offset, offset)
                 self._changed.notify_all()
-            if not self.pending and timeout > 0:
+            if not self.pending and timeout > 0 and self.long_poll:
                 try:
                     async with asyncio.timeout(timeout):
                         await self._changed.wait_for(lambda: bool(self.pending) or self._closing)

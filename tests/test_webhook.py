@@ -9,10 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,99 +19,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import ALLOWED_UPDATES, create_bot, create_dispatcher
-from bot.config import Settings
 from bot.webhook import SECRET_HEADER, WebhookError, create_webhook_app, run_webhook
 from storage import IncomingMessage, PostRepository, SaveResult, Storage, StorageUnavailable
-from tests.conftest import make_settings
+from tests.conftest import SECRET, WEBHOOK_URL, StartWebhook, free_port, webhook_settings
 from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.updates import ADMIN, NEWS_CHANNEL, channel_post, forward
 
-SECRET = "s3cret-Token_for-tests"
-WEBHOOK_URL = "https://bot.example.kz/tg/webhook"
 NEWS = NEWS_CHANNEL["id"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def webhook_settings(fake: FakeTelegram, db: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "webhook_url": WEBHOOK_URL,
-        "webhook_secret": SECRET,
-        "webhook_host": "127.0.0.1",
-        "webhook_port": _free_port(),
-    }
-    values.update(overrides)
-    return make_settings(fake.url, db, **values)
-
-
-@dataclass
-class RunningWebhook:
-    settings: Settings
-    task: asyncio.Task[None]
-    stop_event: asyncio.Event
-    http: aiohttp.ClientSession
-    update_ids: int = 0
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.settings.webhook_port}"
-
-    async def post(
-        self, update: dict[str, Any] | None = None, *, secret: str | None = SECRET, body: Any = None
-    ) -> int:
-        """Post as Telegram does; the answer's status."""
-        headers = {} if secret is None else {SECRET_HEADER: secret}
-        if update is not None:
-            # An update_id in `update` wins: a resend carries the same one.
-            self.update_ids += 1
-            body = {"update_id": self.update_ids, **update}
-        kwargs: dict[str, Any] = {"json": body} if not isinstance(body, bytes) else {"data": body}
-        async with self.http.post(self.base + "/tg/webhook", headers=headers, **kwargs) as answer:
-            await answer.read()
-            return answer.status
-
-    async def health(self) -> int:
-        async with self.http.get(self.base + "/healthz") as answer:
-            return answer.status
-
-    async def stop(self) -> None:
-        self.stop_event.set()
-        await asyncio.wait_for(self.task, 15)
-
-
-@pytest.fixture
-async def start_webhook(
-    fake_telegram: FakeTelegram, tmp_path: Path
-) -> AsyncIterator[Callable[..., Any]]:
-    running: list[RunningWebhook] = []
-    async with aiohttp.ClientSession() as http:
-
-        async def start(**overrides: Any) -> RunningWebhook:
-            settings = webhook_settings(fake_telegram, tmp_path / "bot.db", **overrides)
-            stop = asyncio.Event()
-            task = asyncio.create_task(run_webhook(settings, stop=stop))
-            hook = RunningWebhook(settings, task, stop, http)
-            running.append(hook)
-            # setWebhook is called once the server listens.
-            await fake_telegram.wait_until(
-                lambda: bool(fake_telegram.calls_of("setWebhook")) or task.done()
-            )
-            if task.done():
-                task.result()
-            return hook
-
-        yield start
-        for hook in running:
-            if not hook.task.done():
-                await hook.stop()
-
-
-StartWebhook = Callable[..., Any]
 
 
 async def test_start_sets_the_webhook_with_secret_and_allowed_updates(
@@ -277,7 +188,7 @@ async def test_healthz_reflects_whether_the_database_answers(
 async def test_sigterm_stops_webhook_mode_cleanly(
     fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "WEBHOOK_"))}
     env.update(
         BOT_TOKEN=TOKEN,
