@@ -3,35 +3,48 @@ after a restart; each packs into Telegram's 64 bytes."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
-# Anyone can send a button press with made-up data: numbers out of range (beyond SQLite's
-# 64 bits, or a moment past year 9999) are refused by the filter like any other mismatch.
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+from bot.services.feed import MAX_COUNT
+from storage.posts import SEARCH_WINDOW
+
+# Anyone can send a button press with made-up data. Every number here is bounded by what
+# the bot itself ever packs, so a forged one (beyond SQLite's 64 bits, a moment past year
+# 9999, a page of a million posts) is refused by the filter like any other mismatch, and
+# the press gets "this button no longer works" instead of reaching SQLite.
+
+#: A stored row's id: SQLite hands out 1 and up, within 64 bits.
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+#: A post's date as Unix seconds, up to the last second of year 9999 (datetime's limit).
 Timestamp = Annotated[int, Field(ge=0, le=253_402_300_799)]
+#: The answer to a yes/no question.
+YesNo = Annotated[int, Field(ge=0, le=1)]
 
 
 class FeedPage(CallbackData, prefix="f"):
     """A page of /latest: `n` posts older ("o") or newer ("n") than post (t, i)."""
 
-    d: str
+    d: Literal["o", "n"]
     t: Timestamp
-    i: Int64
-    n: int
+    i: RowId
+    n: Annotated[int, Field(ge=1, le=MAX_COUNT)]
 
 
 class OpenPost(CallbackData, prefix="p"):
-    id: Int64
+    id: RowId
 
 
 class SearchPage(CallbackData, prefix="s"):
-    """Results of stored search `q` from offset `o`."""
+    """Results of stored search `q` from offset `o`.
 
-    q: Int64
-    o: int
+    Search ranks only the SEARCH_WINDOW newest matches, so no page starts past it.
+    """
+
+    q: RowId
+    o: Annotated[int, Field(ge=0, le=SEARCH_WINDOW)]
 
 
 class Menu(CallbackData, prefix="m"):
@@ -43,11 +56,11 @@ class Menu(CallbackData, prefix="m"):
 class SendDigest(CallbackData, prefix="sd"):
     """The admin's answer to "send the digest now?": go (1) or cancel (0)."""
 
-    go: int
+    go: YesNo
 
 
 class DeletePost(CallbackData, prefix="dp"):
     """The admin's answer to "delete this post?": go (1) or cancel (0)."""
 
-    id: Int64
-    go: int
+    id: RowId
+    go: YesNo

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,6 +16,8 @@ from bot.texts import t
 from storage import Post, PostSummary
 from storage.search_text import stems
 
+log = logging.getLogger(__name__)
+
 #: Telegram's limit for a message's text, after entities are parsed.
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -23,10 +26,15 @@ SNIPPET_LIMIT = 160
 DEFAULT_EMOJI = "📰"
 
 # A headline that starts with an emoji (or a flag, or a keycap) keeps it.
+# Anything followed by the emoji selector U+FE0F is drawn as an emoji (ℹ️, ©️).
 _LEADING_EMOJI = re.compile(
-    r"^(?:[\U0001F1E6-\U0001F1FF]{2}|[\u2600-\u27BF\U0001F000-\U0001FAFF][\uFE0F\u200D"
-    r"\U0001F3FB-\U0001F3FF\u2600-\u27BF\U0001F000-\U0001FAFF]*)+"
+    r"^(?:[\U0001F1E6-\U0001F1FF]{2}|[0-9#*]\uFE0F?\u20E3"
+    r"|(?:\S\uFE0F|[\u2600-\u27BF\U0001F000-\U0001FAFF])"
+    r"[\uFE0F\u200D\U0001F3FB-\U0001F3FF\u2600-\u27BF\U0001F000-\U0001FAFF\U000E0020-\U000E007F]*)+"
 )
+# A character drawn as an emoji: a keycap (1️⃣) or one with the emoji selector (ℹ️). Its
+# letter or digit is no word.
+_EMOJI_PRESENTATION = re.compile(r".\uFE0F?\u20E3|.\uFE0F")
 
 
 class _TelegramHtml(HtmlDecoration):
@@ -51,9 +59,11 @@ def post_html(post: Post) -> str:
     """The post's text with every formatting entity where it was, as Telegram HTML."""
     try:
         return html_decoration.unparse(post.text, entities_from_records(post.entities))
-    except (AttributeError, UnicodeDecodeError):
+    except (AttributeError, UnicodeDecodeError) as error:
         # Entities Telegram does not send (a link without its URL, an edge inside an
-        # emoji's surrogate pair): the text unformatted rather than no post at all.
+        # emoji's surrogate pair): the text unformatted rather than no post at all, and a
+        # line for whoever wonders where the post's formatting went.
+        log.warning("post formatting dropped post_id=%s: %r", post.id, error)
         return html.escape(post.text, quote=False)
 
 
@@ -69,16 +79,35 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,.;:—-") + "…"
 
 
+def has_words(line: str) -> bool:
+    """Whether a line has a letter or a digit that is not drawn as an emoji."""
+    return any(c.isalnum() for c in _EMOJI_PRESENTATION.sub("", line))
+
+
 def headline(text: str, media_kinds: Sequence[str], lang: str, limit: int = HEADLINE_LIMIT) -> str:
-    """The post's first non-empty line, or what its media is when it has no text."""
+    """The post's first line with words (letters or digits), or what its media is when it
+    has none.
+
+    A line of only emoji above it ("🔥🔥🔥") is no headline, but its leading emoji is
+    kept in front of one that has no emoji of its own, so that the feed shows it.
+    """
+    emoji, wordless = "", ""
     for line in text.splitlines():
-        if line.strip():
+        line = " ".join(line.split())
+        if not line:
+            continue
+        if has_words(line):
+            if emoji and not _LEADING_EMOJI.match(line):
+                line = f"{emoji} {line}"
             return shorten(line, limit)
-    if len(media_kinds) > 1:
-        return t(lang, "media_album")
+        wordless = wordless or line
+        if not emoji and (found := _LEADING_EMOJI.match(line)):
+            emoji = found.group(0)
     if media_kinds:
-        return t(lang, f"media_{media_kinds[0]}")
-    return t(lang, "media_none")
+        what = t(lang, "media_album" if len(media_kinds) > 1 else f"media_{media_kinds[0]}")
+        return shorten(f"{emoji} {what}" if emoji else what, limit)
+    # Text with no words at all ("🔥🔥🔥", "———") is its own headline.
+    return shorten(wordless, limit) if wordless else t(lang, "media_none")
 
 
 def post_headline(post: Post | PostSummary, lang: str) -> str:
@@ -87,11 +116,13 @@ def post_headline(post: Post | PostSummary, lang: str) -> str:
 
 
 def split_emoji(title: str) -> tuple[str, str]:
-    """('🇰🇿🇯🇵', 'Токаев прибыл…') from a headline; a default emoji when it has none."""
+    """('🇰🇿🇯🇵', 'Токаев прибыл…') from a headline; a default emoji when it has none, or
+    when it is nothing but emoji (shown once, as the title, not twice)."""
     match = _LEADING_EMOJI.match(title)
-    if not match:
+    rest = title[match.end() :].strip() if match else ""
+    if not match or not rest:
         return DEFAULT_EMOJI, title
-    return match.group(0), title[match.end() :].strip() or title
+    return match.group(0), rest
 
 
 def post_link(channel_id: int, username: str | None, message_id: int) -> str:

@@ -33,7 +33,8 @@ RU: Final[dict[str, str]] = {
         "Перешлите мне пост канала — я его сохраню.\n"
         "/stats — статистика\n"
         "/delete — удалить пост (ответом на него или ссылкой)\n"
-        "/senddigest — разослать дайджест подписчикам"
+        "/senddigest — разослать дайджест подписчикам\n"
+        "/mirror retry — повторить неудавшиеся копии в зеркала"
     ),
     "forward_created": "✅ Сохранено: «{headline}»",
     "forward_updated": "✏️ Обновлено: «{headline}»",
@@ -101,6 +102,7 @@ RU: Final[dict[str, str]] = {
     "cmd_stats": "Статистика (админ)",
     "cmd_delete": "Удалить пост (админ)",
     "cmd_senddigest": "Разослать дайджест (админ)",
+    "cmd_mirror": "/mirror retry — повторить неудавшиеся копии (админ)",
     "digest_header": "☀️ <b>Доброе утро! Предлагаем обзор главных новостей за {date}</b>",
     "digest_empty": "☀️ <b>Доброе утро!</b> За {date} важных новостей не было. Хорошего дня!",
     "digest_rates": "💱 Курсы Нацбанка: {rates}",
@@ -109,6 +111,7 @@ RU: Final[dict[str, str]] = {
         "/digest вчера"
     ),
     "digest_future_date": "Этот день ещё не наступил — дайджеста за него пока нет.",
+    "digest_old_date": "Так давно Telegram ещё не было. Дайджесты есть с 14.08.2013.",
     "subscribe_done": "🔔 Готово! Дайджест будет приходить каждый день в {time}.",
     "subscribe_changed": "🔔 Время дайджеста изменено: теперь в {time}.",
     "subscribe_same": "🔔 Вы уже подписаны: дайджест приходит в {time}.",
@@ -262,7 +265,8 @@ EN: Final[dict[str, str]] = {
         "Forward me a channel post to store it.\n"
         "/stats — statistics\n"
         "/delete — delete a post (reply to it or give its link)\n"
-        "/senddigest — send the digest to subscribers"
+        "/senddigest — send the digest to subscribers\n"
+        "/mirror retry — try failed mirror copies again"
     ),
     "forward_created": "✅ Saved: “{headline}”",
     "forward_updated": "✏️ Updated: “{headline}”",
@@ -330,6 +334,7 @@ EN: Final[dict[str, str]] = {
     "cmd_stats": "Statistics (admin)",
     "cmd_delete": "Delete a post (admin)",
     "cmd_senddigest": "Send the digest (admin)",
+    "cmd_mirror": "/mirror retry — try failed mirror copies again (admin)",
     "digest_header": "☀️ <b>Good morning! Here are the top stories of {date}</b>",
     "digest_empty": "☀️ <b>Good morning!</b> There was no major news on {date}. Have a good day!",
     "digest_rates": "💱 National Bank rates: {rates}",
@@ -338,6 +343,7 @@ EN: Final[dict[str, str]] = {
         "/digest 2023-12-17, /digest yesterday"
     ),
     "digest_future_date": "That day hasn't come yet, so there is no digest for it.",
+    "digest_old_date": "Telegram did not exist back then. Digests start on 14.08.2013.",
     "subscribe_done": "🔔 Done! The digest will arrive every day at {time}.",
     "subscribe_changed": "🔔 Digest time changed: now at {time}.",
     "subscribe_same": "🔔 You are already subscribed: the digest arrives at {time}.",

@@ -328,3 +328,33 @@ async def test_channels_outside_source_channels_change_nothing(
     assert row is not None
     assert row[0] == 1  # the source post's copy only: nothing else is owed to the mirror
     assert {c.method for c in bot.fake.calls[start:]} <= {"getUpdates"}
+
+
+# -- what admins are told they can do ---------------------------------------------------
+
+
+async def test_mirror_retry_is_in_the_admins_menu_and_help_only(start_bot: StartBot) -> None:
+    bot: RunningBot = await start_bot(clock=clock)
+    menus = bot.fake.calls_of("setMyCommands")
+    by_scope: dict[tuple[str, str | None], list[str]] = {
+        (call.params["scope"]["type"], call.params.get("language_code")): [
+            c["command"] for c in call.params["commands"]
+        ]
+        for call in menus
+    }
+    admin_menus = [c for c in menus if c.params["scope"].get("chat_id") == ADMIN["id"]]
+    assert {c.params.get("language_code") for c in admin_menus} == {None, "en"}
+    for call in admin_menus:
+        mirror = [c for c in call.params["commands"] if c["command"] == "mirror"]
+        assert len(mirror) == 1
+        assert "/mirror retry" in mirror[0]["description"]
+    for language in (None, "en"):
+        assert "mirror" not in by_scope[("default", language)]
+
+    await bot.send(private_text("/help", user=ADMIN))
+    await bot.send(private_text("/help", user={**ADMIN, "language_code": "en"}))
+    await bot.send(private_text("/help", user=READER))
+    ru_admin, en_admin = bot.fake.sent_texts(ADMIN["id"])
+    assert "/mirror retry — повторить неудавшиеся копии в зеркала" in ru_admin
+    assert "/mirror retry — try failed mirror copies again" in en_admin
+    assert "/mirror" not in bot.fake.sent_texts(READER["id"])[0]

@@ -128,6 +128,23 @@ async def test_digest_of_an_empty_day_and_bad_dates(start_bot: StartBot) -> None
     ]
 
 
+async def test_a_digest_of_last_year_says_its_year(start_bot: StartBot) -> None:
+    """In January, "17.12" is last December: the greeting must not pass it off as this
+    year's, in either language."""
+    clock = FixedClock(datetime.combine(date(2026, 1, 5), time(12, 0), tzinfo=ALMATY))
+    bot = await start_bot(clock=clock)
+    await bot.send(private_text("/digest 17.12", user=RU_READER))
+    await bot.send(private_text("/digest 17.12", user=READER))
+    await bot.send(private_text("/digest 04.01", user=READER))
+    assert texts_to(bot.fake, RU_READER["id"]) == [
+        "☀️ <b>Доброе утро!</b> За 17 декабря 2025 важных новостей не было. Хорошего дня!"
+    ]
+    assert texts_to(bot.fake, READER["id"]) == [
+        "☀️ <b>Good morning!</b> There was no major news on December 17, 2025. Have a good day!",
+        "☀️ <b>Good morning!</b> There was no major news on January 4. Have a good day!",
+    ]
+
+
 async def test_subscriber_who_blocked_the_bot_becomes_inactive(
     start_bot: StartBot, storage: Storage
 ) -> None:

@@ -29,6 +29,7 @@ TODAY = date(2026, 11, 28)
         ("17.12.23", date(2023, 12, 17)),
         ("2023-12-17", date(2023, 12, 17)),
         ("28.11.2026", TODAY),
+        ("14.08.2013", date(2013, 8, 14)),  # the first day there is
     ],
 )
 def test_digest_dates(arg: str | None, expected: date) -> None:
@@ -46,6 +47,12 @@ def test_digest_dates(arg: str | None, expected: date) -> None:
         ("завтра", "digest_bad_date"),
         ("17/12", "digest_bad_date"),
         ("9" * 40, "digest_bad_date"),
+        ("31.12.10000", "digest_bad_date"),
+        ("0001-01-01", "digest_old_date"),
+        ("01.01.0001", "digest_old_date"),
+        ("13.08.2013", "digest_old_date"),
+        ("17.12.0023", "digest_old_date"),
+        ("31.12.9999", "digest_future_date"),
     ],
 )
 def test_digest_bad_dates(arg: str, reason: str) -> None:
@@ -55,9 +62,24 @@ def test_digest_bad_dates(arg: str, reason: str) -> None:
 
 
 def test_date_in_words() -> None:
-    assert date_in_words(date(2025, 12, 17), "ru") == "17 декабря"
-    assert date_in_words(date(2025, 3, 1), "ru") == "1 марта"
-    assert date_in_words(date(2025, 12, 17), "en") == "December 17"
+    this_year = date(2025, 12, 31)
+    assert date_in_words(date(2025, 12, 17), "ru", today=this_year) == "17 декабря"
+    assert date_in_words(date(2025, 3, 1), "ru", today=this_year) == "1 марта"
+    assert date_in_words(date(2025, 12, 17), "en", today=this_year) == "December 17"
+
+
+@pytest.mark.parametrize(
+    ("day", "lang", "expected"),
+    [
+        (date(2025, 12, 17), "ru", "17 декабря 2025"),
+        (date(2025, 12, 17), "en", "December 17, 2025"),
+        (date(2013, 8, 14), "ru", "14 августа 2013"),
+        (date(2013, 8, 14), "en", "August 14, 2013"),
+        (date(2027, 1, 1), "ru", "1 января 2027"),  # a scheduler's day may be ahead
+    ],
+)
+def test_date_in_words_of_another_year_says_the_year(day: date, lang: str, expected: str) -> None:
+    assert date_in_words(day, lang, today=TODAY) == expected
 
 
 def test_window_uses_the_offset_of_the_day() -> None:
@@ -114,12 +136,22 @@ def summary(i: int, text: str) -> PostSummary:
 
 
 def test_compose_digest_and_empty_day() -> None:
-    text = compose(date(2025, 12, 17), [summary(1, "🥩Ярмарка & рынок\nтекст")], None, "ru")
+    day = date(2025, 12, 17)
+    posts = [summary(1, "🥩Ярмарка & рынок\nтекст"), summary(2, "🔥🔥🔥\nАкимат объявил")]
+    text = compose(day, posts, None, "ru", today=day)
     assert text == (
         "☀️ <b>Доброе утро! Предлагаем обзор главных новостей за 17 декабря</b>\n\n"
-        '🥩 <a href="https://t.me/kz_news/1">Ярмарка &amp; рынок</a>'
+        '🥩 <a href="https://t.me/kz_news/1">Ярмарка &amp; рынок</a>\n'
+        '🔥🔥🔥 <a href="https://t.me/kz_news/2">Акимат объявил</a>'
     )
-    empty = compose(date(2025, 12, 17), [], None, "en")
+    empty = compose(day, [], None, "en", today=day)
     assert empty == (
         "☀️ <b>Good morning!</b> There was no major news on December 17. Have a good day!"
     )
+
+
+def test_compose_a_digest_of_last_year_says_the_year() -> None:
+    text = compose(date(2025, 12, 17), [], None, "ru", today=date(2026, 1, 2))
+    assert "За 17 декабря 2025 важных новостей не было" in text
+    text = compose(date(2025, 12, 17), [], None, "en", today=date(2026, 1, 2))
+    assert "no major news on December 17, 2025." in text

@@ -19,7 +19,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +30,7 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.methods import TelegramMethod
 from aiogram.types import MessageEntity, Update
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
@@ -56,19 +56,34 @@ from tests.updates import (
     photo,
 )
 
+# A failing example of many long updates has a repr of 100 kB; Hypothesis warns about its
+# size while reporting it, and the warnings-as-errors setting must not swap the bot's
+# failure for that warning.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning"
+)
+
 # Hypothesis keeps its caches (and would keep its example database) outside the repo.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "newsmirror-bot-hypothesis")
 
 FUZZ = settings(
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "100")),
-    # CI explores the same examples each run; a developer's runs explore new ones.
+    # CI explores the same examples each run; a developer's runs explore new ones, after
+    # the explicit examples (the known edges), which every run tries first.
     derandomize=bool(os.environ.get("CI")),
+    # A world takes as long as its updates take; only a wrong answer is a failure.
     deadline=None,
     database=None,
+    # With no example database, a failure found at random is replayed from the blob
+    # printed with it (@reproduce_failure).
+    print_blob=True,
+    # Checks of how examples are generated, not of the bot: none of them may fail a run.
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
         HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        HealthCheck.large_base_example,
     ],
 )
 
@@ -82,6 +97,40 @@ RU_READER = {"id": 333, "is_bot": False, "first_name": "Айдар", "language_c
 NO_LANGUAGE = {"id": 444, "is_bot": False, "first_name": "‮Anon"}
 ODD_LANGUAGE = {"id": 555, "is_bot": False, "first_name": "x", "language_code": "zz-\u200dQ"}
 USERS = [ADMIN, READER, RU_READER, NO_LANGUAGE, ODD_LANGUAGE]
+
+# -- edges every run tries -------------------------------------------------------------
+#
+# Hypothesis finds an out-of-range number only when it happens to draw one, so the edges
+# of every number a person can send (in a command, a deep link, a button's data) are
+# listed here: the strategies below sample them, and each property has them as explicit
+# examples, tried on every run before anything random.
+
+HUGE = "99999999999999999999"  # beyond SQLite's 64 bits
+EDGE_NUMBERS = [
+    HUGE,
+    "-" + HUGE,
+    "0",
+    "-1",
+    "00000000000000000003",
+    str(2**31 - 1),
+    str(2**31),
+    str(2**52),
+    str(2**63 - 1),
+    str(2**63),
+    str(2**64),
+    "-" + str(2**63),
+    "9" * 60,
+    "٣",
+    "²",
+    "𝟏",
+    "1e3",
+    "1.0",
+    "1_0",
+    "+1",
+    " ",
+    "",
+    "\ud800",  # a lone surrogate: never in real text, but JSON can carry one
+]
 
 # -- strategies: text ---------------------------------------------------------------------
 
@@ -463,6 +512,29 @@ ARGUMENTS = [
     "post_٣",
     "post_²",
     "post_-1",
+    # Numbers out of range, in each place a command takes one.
+    *EDGE_NUMBERS,
+    "9" * 4000,
+    *(f"post_{n}" for n in EDGE_NUMBERS),
+    "t.me/kz_news/" + str(2**63),
+    "t.me/c/" + HUGE + "/1",
+    "https://t.me/c/1234567890/" + HUGE,
+    "t.me/c/" + "9" * 4000 + "/1",
+    "0001-01-01",
+    "01.01.0001",
+    "17.12.0023",
+    "13.08.2013",
+    "9999-12-31",
+    HUGE + ".12",
+    "٢٠٢٥-١٢-١٧",
+    HUGE + ":00",
+    "00:" + HUGE,
+    "٠٧:٣٠",
+    HUGE + "h",
+    "-7d",
+    "chart usd " + HUGE,
+    "chart usd " + "9" * 4000,
+    HUGE + " usd",
 ]
 
 
@@ -567,6 +639,9 @@ def forwards(draw: st.DrawFn) -> dict[str, Any]:
 
 # -- strategies: button presses --------------------------------------------------------
 
+#: The search every world with `seed` has stored, so that search pages find one.
+SEARCH_ID = 1
+
 CALLBACK_LOOKALIKES = [
     "f:o:1:2:3",
     "f:n:1:2:3",
@@ -609,6 +684,23 @@ CALLBACK_LOOKALIKES = [
     ":",
     "",
     "::::",
+    # Every number of every button at and past its bounds (bot/callbacks.py).
+    *(f"s:{SEARCH_ID}:{n}" for n in EDGE_NUMBERS),
+    f"s:{SEARCH_ID}:1000",  # the last offset search ranks in
+    f"s:{SEARCH_ID}:1001",
+    *(f"s:{n}:0" for n in EDGE_NUMBERS),
+    *(f"f:o:{NOW}:1:{n}" for n in EDGE_NUMBERS),
+    *(f"f:n:{NOW}:{n}:10" for n in EDGE_NUMBERS),
+    *(f"f:o:{n}:1:10" for n in EDGE_NUMBERS),
+    "f:o:253402300799:1:50",
+    *(f"p:{n}" for n in EDGE_NUMBERS),
+    *(f"sd:{n}" for n in EDGE_NUMBERS),
+    *(f"dp:1:{n}" for n in EDGE_NUMBERS),
+    *(f"dp:{n}:0" for n in EDGE_NUMBERS),
+    f"s:{SEARCH_ID}:" + "9" * 60,  # 64 bytes, Telegram's most
+    "x" * 64,
+    "s:1:\udfff",
+    "\ud83c",
 ]
 callback_datas = st.one_of(
     st.sampled_from(CALLBACK_LOOKALIKES),
@@ -649,6 +741,88 @@ def callback_queries(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.integers(0, 9)) == 0:
         query["game_short_name"] = "x"
     return {"callback_query": query}
+
+
+# -- explicit examples: updates built by hand -------------------------------------------
+
+
+def channel_update(message_id: int, text: str, **fields: Any) -> dict[str, Any]:
+    """A source channel's post, as channel_messages() draws one."""
+    message = {"message_id": message_id, "chat": NEWS_CHANNEL, "date": NOW - 60, "text": text}
+    return {"channel_post": {**message, **fields}}
+
+
+def reaction_update(message_id: int, count: int) -> dict[str, Any]:
+    reaction = {"type": {"type": "emoji", "emoji": "👍"}, "total_count": count}
+    return {
+        "message_reaction_count": {
+            "chat": NEWS_CHANNEL,
+            "message_id": message_id,
+            "date": NOW,
+            "reactions": [reaction],
+        }
+    }
+
+
+def said(text: str, user: dict[str, Any] = RU_READER, chat: str = "private") -> dict[str, Any]:
+    """A message from a person, a command when it starts with "/"."""
+    message: dict[str, Any] = {
+        "message_id": 1,
+        "from": user,
+        "chat": chat_of(user, chat),
+        "date": NOW,
+        "text": text,
+    }
+    if text.startswith("/"):
+        command = text.split()[0]
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
+    return {"message": message}
+
+
+def press(data: str, user: dict[str, Any] = RU_READER, where: str = "private") -> dict[str, Any]:
+    """A button press under the bot's message, as callback_queries() draws one."""
+    query: dict[str, Any] = {"id": "cq-example", "from": user, "chat_instance": "ci", "data": data}
+    if where == "inline":
+        query["inline_message_id"] = "AAAA"
+    else:
+        query["message"] = {
+            "message_id": 9,
+            "chat": chat_of(user, where),
+            "date": NOW,
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "News"},
+            "text": "…",
+        }
+    return {"callback_query": query}
+
+
+#: Every number a command or a deep link takes, at and past its bounds.
+EDGE_COMMANDS = [
+    f"/latest {HUGE}",
+    f"/latest {2**64}",
+    "/latest 0",
+    "/latest -1",
+    f"/post_{HUGE}",
+    f"/post_{2**63}",
+    f"/post_{2**63 - 1}",
+    "/post_0",
+    f"/start post_{HUGE}",
+    f"/start post_{2**63}",
+    "/start post_0",
+    "/digest 0001-01-01",
+    "/digest 01.01.0001",
+    "/digest 31.12.9999",
+    f"/digest {HUGE}",
+    f"/subscribe {HUGE}:00",
+    "/subscribe 24:00",
+    f"/top {HUGE}h",
+    f"/rates chart usd {HUGE}",
+    f"/convert {HUGE} usd",
+    f"/delete t.me/c/{HUGE}/1",
+    f"/delete https://t.me/kz_news/{HUGE}",
+    f"/delete post_{HUGE}",
+    "/latest \ud800",
+    "/post_\ud800",
+]
 
 
 # -- the world ------------------------------------------------------------------------------
@@ -824,7 +998,9 @@ async def check_consistency(storage: Storage) -> None:
 
 
 async def seed(w: World) -> None:
-    """A few ordinary posts, so that reading commands and buttons have something."""
+    """A few ordinary posts and a stored search (SEARCH_ID), so that reading commands and
+    buttons, search pages included, have something."""
+    assert await w.storage.posts.save_search("Токаев") == SEARCH_ID
     for message_id, text in enumerate(
         ["Токаев прибыл в Астану", "Ярмарка в субботу", "Курс тенге вырос"], start=1
     ):
@@ -881,6 +1057,32 @@ def admin_output_in(fake: FakeTelegram, chat_id: int) -> list[str]:
 
 @FUZZ
 @given(updates=st.lists(channel_messages() | reaction_updates(), min_size=1, max_size=8))
+@example(
+    updates=[
+        # A first line of only emoji; an entity's edge inside 🔥's surrogate pair.
+        channel_update(1, "🔥🔥🔥\nАкимат Алматы объявил конкурс"),
+        channel_update(2, "🔥🔥🔥"),
+        channel_update(3, "🔥x", entities=[{"type": "bold", "offset": 1, "length": 2}]),
+        reaction_update(1, 2**52),
+        reaction_update(2, -1),
+        reaction_update(3, 0),
+    ]
+)
+@example(
+    updates=[
+        channel_update(2**31 - 1, "Последнее", date=1),
+        channel_update(2**31 + 5, "Из будущего", date=NOW + 86_400),
+        channel_update(
+            4,
+            "Края",
+            entities=[
+                {"type": "bold", "offset": 2**31, "length": 2**31},
+                {"type": "italic", "offset": -1, "length": -1},
+            ],
+        ),
+        reaction_update(2**31 - 1, 2**31),
+    ]
+)
 async def test_channel_posts_edits_albums_and_reactions(
     env: Env, updates: list[dict[str, Any]]
 ) -> None:
@@ -974,6 +1176,18 @@ async def test_every_command_with_every_listed_argument(env: Env) -> None:
     mention=st.sampled_from(["", f"@{BOT_USERNAME}", "@other_bot"]),
     separator=st.sampled_from([" ", "\n", "\u00a0", "  "]),
 )
+@example(argument=HUGE, user=ADMIN, chat="private", mention="", separator=" ")
+@example(
+    argument=str(2**63), user=READER, chat="private", mention=f"@{BOT_USERNAME}", separator=" "
+)
+@example(argument=str(2**64), user=RU_READER, chat="group", mention="", separator="\n")
+@example(argument="-" + HUGE, user=ADMIN, chat="private", mention="", separator="\u00a0")
+@example(argument="0", user=NO_LANGUAGE, chat="private", mention="", separator=" ")
+@example(argument="", user=ADMIN, chat="private", mention="", separator=" ")
+@example(argument="\ud800", user=ODD_LANGUAGE, chat="supergroup", mention="", separator=" ")
+@example(argument="9" * 4000, user=ADMIN, chat="private", mention="", separator=" ")
+@example(argument=f"post_{HUGE}", user=ADMIN, chat="private", mention="", separator=" ")
+@example(argument=f"t.me/c/{HUGE}/1", user=ADMIN, chat="private", mention="", separator=" ")
 async def test_every_command_with_a_random_argument(
     env: Env, argument: str, user: dict[str, Any], chat: str, mention: str, separator: str
 ) -> None:
@@ -990,6 +1204,9 @@ async def test_every_command_with_a_random_argument(
 
 @FUZZ
 @given(updates=st.lists(people_messages(command_texts()), min_size=1, max_size=6))
+@example(updates=[said(text, ADMIN) for text in EDGE_COMMANDS])
+@example(updates=[said(text) for text in EDGE_COMMANDS])
+@example(updates=[said(text, READER, "group") for text in EDGE_COMMANDS])
 async def test_commands_in_odd_messages(env: Env, updates: list[dict[str, Any]]) -> None:
     """Commands with odd mentions, separators, entities, replies, in any chat, edited."""
     async with world(env) as w:
@@ -1001,6 +1218,22 @@ async def test_commands_in_odd_messages(env: Env, updates: list[dict[str, Any]])
 
 @FUZZ
 @given(updates=st.lists(people_messages(texts), min_size=1, max_size=6))
+@example(updates=[said(n) for n in EDGE_NUMBERS])
+@example(
+    updates=[
+        {
+            "message": {
+                **said("🔥 ярмарка")["message"],
+                "entities": [
+                    {"type": "bold", "offset": 2**31, "length": 2**31},
+                    {"type": "bold", "offset": 1, "length": 1},
+                    {"type": "italic", "offset": -5, "length": 0},
+                ],
+            }
+        },
+        {"edited_message": said(HUGE)["message"]},
+    ]
+)
 async def test_plain_messages_with_odd_text_and_entities(
     env: Env, updates: list[dict[str, Any]]
 ) -> None:
@@ -1011,6 +1244,12 @@ async def test_plain_messages_with_odd_text_and_entities(
 
 @FUZZ
 @given(updates=st.lists(callback_queries(), min_size=1, max_size=8))
+# The press that once reached SQLite with an OFFSET beyond 64 bits.
+@example(updates=[press(f"s:{SEARCH_ID}:{HUGE}")])
+@example(updates=[press(data) for data in CALLBACK_LOOKALIKES])
+@example(updates=[press(data, ADMIN) for data in CALLBACK_LOOKALIKES])
+@example(updates=[press(data, READER, "group") for data in CALLBACK_LOOKALIKES])
+@example(updates=[press(f"s:{SEARCH_ID}:{HUGE}", NO_LANGUAGE, "inline")])
 async def test_button_presses_with_random_callback_data(
     env: Env, updates: list[dict[str, Any]]
 ) -> None:
@@ -1028,6 +1267,22 @@ async def test_button_presses_with_random_callback_data(
 
 @FUZZ
 @given(updates=st.lists(forwards(), min_size=1, max_size=6))
+@example(
+    updates=[
+        {
+            "message": {
+                **said("🔥🔥🔥\nНовость агентства", ADMIN)["message"],
+                "forward_origin": {
+                    "type": "channel",
+                    "chat": AGENCY_CHANNEL,
+                    "message_id": message_id,
+                    "date": NOW,
+                },
+            }
+        }
+        for message_id in (1, 2**31, 2**52)
+    ]
+)
 async def test_forwards_from_admins_and_others(env: Env, updates: list[dict[str, Any]]) -> None:
     async with world(env) as w:
         for payload in updates:
@@ -1069,6 +1324,18 @@ async def test_forwards_from_admins_and_others(env: Env, updates: list[dict[str,
         min_size=1,
         max_size=12,
     )
+)
+@example(updates=[said("/search Токаев"), press(f"s:{SEARCH_ID}:{HUGE}")])
+@example(
+    updates=[
+        said("/latest 1"),
+        press(f"f:o:{NOW}:1:{HUGE}"),
+        said("/senddigest", ADMIN),
+        press("sd:2", ADMIN),
+        said("/delete post_1", ADMIN),
+        press("dp:1:2", ADMIN),
+        press(f"dp:{HUGE}:1", ADMIN),
+    ]
 )
 async def test_a_mixed_stream_of_everything(env: Env, updates: list[dict[str, Any]]) -> None:
     """Posts, edits, deletions, searches and button presses interleaved: what one
@@ -1147,28 +1414,63 @@ RAW_TEMPLATES = [
 ]
 
 
-@st.composite
-def raw_updates(draw: st.DrawFn, *, lone: bool = False) -> str:
-    command = draw(st.sampled_from(COMMANDS))
-    user = draw(st.sampled_from([ADMIN, READER]))
-    chat = draw(st.sampled_from([chat_of(user, "private"), GROUP]))
-    template = draw(st.sampled_from(RAW_TEMPLATES)) % {
+def raw_update(
+    template: str,
+    strings: Sequence[str],
+    *,
+    command: str = "latest",
+    user: dict[str, Any] = READER,
+    chat: dict[str, Any] | None = None,
+) -> str:
+    """A RAW_TEMPLATES update with three JSON string literals in place of @S1@…@S3@."""
+    where = chat or chat_of(user, "private")
+    raw = template % {
         "now": NOW,
         "news": NEWS,
         "command": command,
         "length": len(command) + 1,
         "user": user["id"],
-        "chat": chat["id"],
-        "chat_type": chat["type"],
+        "chat": where["id"],
+        "chat_type": where["type"],
     }
-    for marker in ("@S1@", "@S2@", "@S3@"):
-        template = template.replace(marker, draw(json_strings(lone=lone)))
+    for marker, string in zip(("@S1@", "@S2@", "@S3@"), strings, strict=True):
+        raw = raw.replace(marker, string)
     # The command and its argument make one JSON string.
-    return template.replace(f'"/{command} "+"', f'"/{command} ')
+    return raw.replace(f'"/{command} "+"', f'"/{command} ')
+
+
+@st.composite
+def raw_updates(draw: st.DrawFn, *, lone: bool = False) -> str:
+    user = draw(st.sampled_from([ADMIN, READER]))
+    return raw_update(
+        draw(st.sampled_from(RAW_TEMPLATES)),
+        [draw(json_strings(lone=lone)) for _ in range(3)],
+        command=draw(st.sampled_from(COMMANDS)),
+        user=user,
+        chat=draw(st.sampled_from([chat_of(user, "private"), GROUP])),
+    )
+
+
+COMMAND_TEMPLATE, PRESS_TEMPLATE = RAW_TEMPLATES[3], RAW_TEMPLATES[5]
+#: A search the presses below can page (the raw worlds have no `seed`): its id is 1.
+RAW_SEARCH = raw_update(COMMAND_TEMPLATE, ['"A"', '"ru"', '"Токаев"'], command="search")
+
+
+def raw_presses(*datas: str) -> list[str]:
+    """Presses of buttons with these JSON string literals as their data, after a search."""
+    return [RAW_SEARCH] + [raw_update(PRESS_TEMPLATE, [d, '"B"', '"…"']) for d in datas]
 
 
 @FUZZ
 @given(raws=st.lists(raw_updates(), min_size=1, max_size=5))
+@example(raws=raw_presses(f'"s:1:{HUGE}"', f'"p:{2**64}"', f'"f:o:{NOW}:1:{HUGE}"'))
+@example(
+    raws=[
+        raw_update(COMMAND_TEMPLATE, ['"A"', '"en"', f'"{n}"'], command=command, user=ADMIN)
+        for command in ("latest", "post_" + HUGE, "digest", "subscribe", "delete", "top")
+        for n in (HUGE, "0001-01-01", str(2**63))
+    ]
+)
 async def test_raw_json_with_escapes_and_unknown_fields(env: Env, raws: list[str]) -> None:
     async with world(env) as w:
         for raw in raws:
@@ -1177,6 +1479,22 @@ async def test_raw_json_with_escapes_and_unknown_fields(env: Env, raws: list[str
 
 @FUZZ
 @given(raws=st.lists(raw_updates(lone=True), min_size=1, max_size=5))
+@example(
+    raws=raw_presses(
+        *(
+            f'"{prefix}{lone}"'
+            for prefix in ("s:1:", "p:", "f:o:1:1:", "sd:", "dp:1:")
+            for lone in LONE_SURROGATES
+        )
+    )
+)
+@example(
+    raws=[
+        raw_update(COMMAND_TEMPLATE, ['"A"', '"ru"', f'"{lone}"'], command=command)
+        for command in ("latest", "post_1", "search", "digest", "subscribe", "top")
+        for lone in LONE_SURROGATES
+    ]
+)
 async def test_raw_json_with_lone_surrogates(env: Env, raws: list[str]) -> None:
     """Lone UTF-16 surrogates ("\\ud800" in the JSON, never in real text) in stored text,
     titles, entity URLs, file ids, commands, searches and callback data."""

@@ -108,6 +108,24 @@ async def test_latest_item_shows_headline_time_channel_and_link(start_bot: Start
     assert "· Новости Казахстана</i>" in text
 
 
+async def test_a_first_line_of_only_emoji_is_the_items_emoji_not_its_headline(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot()
+    await bot.send_all(
+        [
+            channel_post(8, "🔥🔥🔥\nАкимат Алматы объявил конкурс\nТекст", date=NOW - 120),
+            channel_post(9, "🔥🔥🔥", date=NOW - 60),
+        ]
+    )
+    await bot.send(private_text("/latest", user=RU_READER))
+    items = numbered_items(last_call(bot.fake, "sendMessage")["text"])
+    assert items == [
+        '1. 📰 <a href="https://t.me/kz_news/9">🔥🔥🔥</a>',
+        '2. 🔥🔥🔥 <a href="https://t.me/kz_news/8">Акимат Алматы объявил конкурс</a>',
+    ]
+
+
 async def test_private_channel_links_use_internal_id(start_bot: StartBot) -> None:
     private = {"id": -1001987654321, "title": "Закрытый", "type": "channel"}
     bot = await start_bot(source_channels=[])

@@ -1,4 +1,5 @@
-"""Admin commands: /stats and /senddigest. Anyone else is politely refused."""
+"""Admin commands: /stats, /senddigest, /delete and /mirror. Anyone else is politely
+refused."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ PROGRESS_EVERY_SECONDS = 2.0
 def create_router() -> Router:
     router = Router(name=__name__)
     # A non-admin is refused whatever the chat; admin output stays in private chats.
-    router.message.register(refuse, Command(*ADMIN, "mirror"), ~IsAdmin())
+    router.message.register(refuse, Command(*ADMIN), ~IsAdmin())
     router.callback_query.register(refuse_button, SendDigest.filter(), ~IsAdmin())
     private = F.chat.type == ChatType.PRIVATE
     router.message.register(stats, Command("stats"), private)
@@ -132,7 +133,8 @@ async def senddigest(
 ) -> None:
     active, _ = await storage.subscribers.counts()
     markup = _yes_no(lang, "senddigest", SendDigest(go=1), SendDigest(go=0))
-    day = date_in_words(scheduler.today(), lang)
+    today = scheduler.today()
+    day = date_in_words(today, lang, today=today)
     await message.answer(t(lang, "senddigest_confirm", date=day, count=active), reply_markup=markup)
 
 
@@ -158,7 +160,8 @@ async def confirm_senddigest(
         nonlocal last_shown
         now = monotonic_time.monotonic()
         if report.total == 0:
-            text = t(lang, "senddigest_nobody", date=date_in_words(report.day, lang))
+            day = date_in_words(report.day, lang, today=scheduler.today())
+            text = t(lang, "senddigest_nobody", date=day)
         elif report.done < report.total:
             if now - last_shown < PROGRESS_EVERY_SECONDS:
                 return

@@ -25,6 +25,7 @@ from bot.post_view import send_post
 from bot.render import feed_item, fit, snippet
 from bot.services import feed
 from bot.services.ingest import clean_text
+from bot.services.links import stored_id
 from bot.texts import t
 from storage import PostSummary, Storage
 from storage.search_text import query_terms
@@ -53,7 +54,7 @@ def create_router() -> Router:
     router.message.register(latest, Command("latest"))
     router.message.register(top, Command("top"))
     router.message.register(search, Command("search"))
-    router.message.register(open_by_command, Command(re.compile(r"post_?(\d+)")))
+    router.message.register(open_by_command, Command(re.compile(r"post_?(\d+)$")))
     router.message.register(
         open_by_deep_link, CommandStart(deep_link=True, magic=F.args.regexp(r"^post_\d+$"))
     )
@@ -157,7 +158,8 @@ async def page_feed(
     clock: Clock,
     lang: str,
 ) -> None:
-    count = min(max(callback_data.n, 1), feed.MAX_COUNT)
+    # The filter has bounded every number (bot/callbacks.py).
+    count = callback_data.n
     moment = (datetime.fromtimestamp(callback_data.t, UTC), callback_data.i)
     if callback_data.d == "n":
         page = await feed.newer_page(storage.posts, count, moment)
@@ -267,9 +269,10 @@ async def top_text(
 
 
 async def _open(
-    bot: Bot, chat_id: int, user_id: int, post_id: int, storage: Storage, lang: str
+    bot: Bot, chat_id: int, user_id: int, post_id: int | None, storage: Storage, lang: str
 ) -> None:
-    post = await storage.posts.get(post_id)
+    """Send the post in full; `post_id` None is one no post can have (typed out of range)."""
+    post = None if post_id is None else await storage.posts.get(post_id)
     if post is None:
         await bot.send_message(chat_id, t(lang, "post_not_found"))
         return
@@ -284,7 +287,7 @@ async def open_by_command(
     message: Message, command: CommandObject, bot: Bot, storage: Storage, lang: str
 ) -> None:
     assert command.regexp_match is not None
-    post_id = int(command.regexp_match.group(1)[:18])
+    post_id = stored_id(command.regexp_match.group(1))
     user_id = message.from_user.id if message.from_user else message.chat.id
     await _open(bot, message.chat.id, user_id, post_id, storage, lang)
 
@@ -293,7 +296,7 @@ async def open_by_deep_link(
     message: Message, command: CommandObject, bot: Bot, storage: Storage, lang: str
 ) -> None:
     assert command.args is not None
-    post_id = int(command.args.removeprefix("post_")[:18])
+    post_id = stored_id(command.args.removeprefix("post_"))
     user_id = message.from_user.id if message.from_user else message.chat.id
     await _open(bot, message.chat.id, user_id, post_id, storage, lang)
 
@@ -351,9 +354,8 @@ async def page_search(
     if text is None:
         await query.answer(t(lang, "search_gone"), show_alert=True)
         return
-    offset = max(callback_data.o, 0)
     answer, markup = await _search_page(
-        storage, settings, clock, lang, callback_data.q, text, offset
+        storage, settings, clock, lang, callback_data.q, text, callback_data.o
     )
     await _edit(query, answer, markup)
     await query.answer()

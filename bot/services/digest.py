@@ -60,22 +60,33 @@ _YESTERDAY = {"вчера", "yesterday"}
 _TODAY = {"сегодня", "today"}
 
 
+#: The earliest day a digest can be asked for: Telegram's launch. Nothing was posted
+#: before it, and the day before year 1 (a digest's window starts the day before) would
+#: not even be a date.
+FIRST_DAY = date(2013, 8, 14)
+
+
 class DateError(ValueError):
     """Why a date argument cannot be used: the key of a text for the reader."""
 
 
-def date_in_words(day: date, lang: str) -> str:
-    """17 декабря / December 17; the year only when it is not the current one."""
+def date_in_words(day: date, lang: str, *, today: date) -> str:
+    """17 декабря / December 17; with the year when it is not today's: 17 декабря 2025 /
+    December 17, 2025 (a digest of last December must not read as this one's)."""
     month = MONTHS.get(lang, MONTHS["ru"])[day.month - 1]
-    return f"{month} {day.day}" if lang == "en" else f"{day.day} {month}"
+    words = f"{month} {day.day}" if lang == "en" else f"{day.day} {month}"
+    if day.year == today.year:
+        return words
+    return f"{words}, {day.year}" if lang == "en" else f"{words} {day.year}"
 
 
 def parse_day(arg: str | None, today: date) -> date:
-    """17.12, 17.12.2023, 2023-12-17, вчера/yesterday, сегодня/today, or nothing (today).
+    """17.12, 17.12.2023, 17.12.23, 2023-12-17, вчера/yesterday, сегодня/today, or nothing
+    (today).
 
     A day and month without a year mean their latest occurrence up to today, so "17.12"
-    in January is last December. Raises DateError("digest_bad_date" or
-    "digest_future_date").
+    in January is last December. Raises DateError("digest_bad_date",
+    "digest_future_date" or "digest_old_date": before FIRST_DAY).
     """
     text = (arg or "").strip().lower()
     if not text or text in _TODAY:
@@ -90,8 +101,10 @@ def parse_day(arg: str | None, today: date) -> date:
                 if found > today:
                     found = date(today.year - 1, month, day_)
             else:
-                year = int(match[3])
-                found = date(year + 2000 if year < 100 else year, month, day_)
+                # Two digits are this century's year; four are the year as written ("0023"
+                # is year 23, refused below, not 2023).
+                year = int(match[3]) + (2000 if len(match[3]) == 2 else 0)
+                found = date(year, month, day_)
         elif match := _ISO.match(text):
             found = date(int(match[1]), int(match[2]), int(match[3]))
         else:
@@ -102,6 +115,8 @@ def parse_day(arg: str | None, today: date) -> date:
         raise DateError("digest_bad_date") from None
     if found > today:
         raise DateError("digest_future_date")
+    if found < FIRST_DAY:
+        raise DateError("digest_old_date")
     return found
 
 
@@ -121,10 +136,15 @@ def rates_line(rates: Sequence[Rate], lang: str) -> str:
 
 
 def compose(
-    day: date, posts: Sequence[PostSummary], rates: Sequence[Rate] | None, lang: str
+    day: date,
+    posts: Sequence[PostSummary],
+    rates: Sequence[Rate] | None,
+    lang: str,
+    *,
+    today: date,
 ) -> str:
     """The digest's HTML: greeting with the date in words, the posts, the rates."""
-    when = date_in_words(day, lang)
+    when = date_in_words(day, lang, today=today)
     if not posts:
         text = t(lang, "digest_empty", date=when)
     else:
@@ -158,7 +178,8 @@ class DigestService:
         return await self.posts.top_between(start, end, DIGEST_SIZE)
 
     async def text(self, day: date, lang: str, *, today: date) -> str:
-        return compose(day, await self.posts_of(day), await self._rates(day, today), lang)
+        posts, rates = await self.posts_of(day), await self._rates(day, today)
+        return compose(day, posts, rates, lang, today=today)
 
     async def _rates(self, day: date, today: date) -> list[Rate] | None:
         """Today's rates from the service; a past day's from what was stored that day."""

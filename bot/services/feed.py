@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.services.links import whole_number
 from storage import PostRepository, PostSummary
 
 DEFAULT_COUNT = 10
@@ -22,11 +23,8 @@ def parse_count(arg: str | None) -> tuple[int | None, bool]:
     """(count, capped) from /latest's argument; count None when it is not a number ≥ 1."""
     if arg is None or not arg.strip():
         return DEFAULT_COUNT, False
-    text = arg.strip().split()[0]
-    if not text.isdecimal():  # isdigit() would pass "²", which int() refuses
-        return None, False
-    value = int(text[:12])
-    if value < 1:
+    value = whole_number(arg.split()[0], MAX_COUNT)
+    if value is None or value < 1:
         return None, False
     if value > MAX_COUNT:
         return MAX_COUNT, True

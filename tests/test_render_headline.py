@@ -1,0 +1,93 @@
+"""Headlines of posts in lists (the first line with words, its emoji apart) and a post's
+formatting when its entities cannot be rendered."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.render import headline, post_html, split_emoji
+from storage import Entity, Post
+
+
+@pytest.mark.parametrize(
+    ("text", "emoji", "title"),
+    [
+        ("🔥🔥🔥\nАкимат Алматы объявил конкурс", "🔥🔥🔥", "Акимат Алматы объявил конкурс"),
+        ("🔥🔥🔥\n\n🥩 Ярмарка в субботу", "🥩", "Ярмарка в субботу"),  # its own emoji wins
+        ("⚡️ ⚡️ ⚡️\nСрочно", "⚡️", "Срочно"),
+        ("———\n🔥\n\nТекст", "🔥", "Текст"),  # the first emoji line above, not a rule
+        ("ℹ️\nСправка", "ℹ️", "Справка"),
+        ("1️⃣2️⃣3️⃣\nТри новости дня", "1️⃣2️⃣3️⃣", "Три новости дня"),
+        ("🇰🇿🇯🇵 Токаев прибыл", "🇰🇿🇯🇵", "Токаев прибыл"),
+        ("🥩Мясная ярмарка", "🥩", "Мясная ярмарка"),
+        ("  \n2025 год в цифрах", "📰", "2025 год в цифрах"),
+        ("!!!\nВнимание", "📰", "Внимание"),
+        ("Без эмодзи\n🔥 вторая строка", "📰", "Без эмодзи"),
+    ],
+)
+def test_the_headline_is_the_first_line_with_words(text: str, emoji: str, title: str) -> None:
+    assert split_emoji(headline(text, [], "ru")) == (emoji, title)
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds", "emoji", "title"),
+    [
+        ("🔥🔥🔥", [], "📰", "🔥🔥🔥"),  # nothing but emoji: shown once
+        ("———", [], "📰", "———"),
+        ("🔥🔥🔥", ["photo"], "🔥🔥🔥", "Фото"),
+        ("!!!", ["photo", "video"], "📰", "Альбом"),
+        ("", [], "📰", "Пост без текста"),
+    ],
+)
+def test_a_post_without_words(text: str, kinds: list[str], emoji: str, title: str) -> None:
+    assert split_emoji(headline(text, kinds, "ru")) == (emoji, title)
+
+
+def test_a_long_emoji_line_and_headline_are_cut_together() -> None:
+    title = headline("🔥\n" + "слово " * 40, [], "ru", limit=30)
+    assert len(title) <= 30
+    assert title.startswith("🔥 слово")
+    assert title.endswith("…")
+
+
+def post(text: str, entities: list[Entity]) -> Post:
+    return Post(
+        id=4242,
+        channel_id=-1001234567890,
+        message_id=7,
+        channel_title="Новости",
+        channel_username="kz_news",
+        date=datetime(2025, 12, 17, tzinfo=UTC),
+        edit_date=None,
+        text=text,
+        entities=entities,
+        source="channel",
+    )
+
+
+@pytest.mark.parametrize(
+    "entities",
+    [
+        [{"type": "bold", "offset": 1, "length": 2}],  # an edge inside 🔥's surrogate pair
+        [{"type": "text_link", "offset": 0, "length": 2}],  # a link without its URL
+    ],
+)
+def test_formatting_that_cannot_be_rendered_is_dropped_with_a_warning(
+    entities: list[Entity], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="bot.render"):
+        assert post_html(post("🔥 <b>x", entities)) == "🔥 &lt;b&gt;x"
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "post_id=4242" in warnings[0].getMessage()
+
+
+def test_formatting_that_renders_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="bot.render"):
+        assert post_html(post("🔥 bold", [{"type": "bold", "offset": 3, "length": 4}])) == (
+            "🔥 <b>bold</b>"
+        )
+    assert not caplog.records
