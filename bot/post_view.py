@@ -18,10 +18,10 @@ from aiogram.types import (
     InputMediaVideo,
 )
 
-from bot.render import MESSAGE_LIMIT, post_headline, post_html, post_link
+from bot.render import CAPTION_LIMIT, MESSAGE_LIMIT, post_headline, post_html, post_link
 from bot.telegram_errors import refused_formatting
 from bot.texts import t
-from storage import Entity, Media, Post
+from storage import Entity, Post
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,11 @@ async def send_post(bot: Bot, chat_id: int, post: Post, lang: str) -> None:
         lambda: post_html(replace(post, entities=_without_custom_emoji(post.entities))),
         lambda: html.escape(post.text, quote=False),
     )
+    if len(post.text) > MESSAGE_LIMIT:
+        # Longer than Telegram lets a bot send (an odd import, a hostile update): the part
+        # that fits, unformatted, and the button to the original for the rest.
+        cut = post.text[: MESSAGE_LIMIT - 1].rstrip() + "…"
+        variants = (lambda: html.escape(cut, quote=False),)
     for attempt, variant in enumerate(variants, start=1):
         try:
             await _send_post(bot, chat_id, post, lang, variant())
@@ -84,12 +89,15 @@ async def _send_post(bot: Bot, chat_id: int, post: Post, lang: str, text: str) -
     (or that an import could not carry) fall back to the text alone."""
     markup = original_button(post, lang)
     media = [m for m in post.media if m.file_id]
+    fits_caption = len(post.text) <= CAPTION_LIMIT
     try:
-        if len(media) > 1 and all(m.kind in _ALBUM_ITEM for m in media):
-            await _send_album(bot, chat_id, post, media, text)
-            await bot.send_message(chat_id, _title(post, lang), reply_markup=markup)
+        if len(media) > 1 and _one_album({m.kind for m in media}):
+            # A text too long for a caption goes below the album, with the button.
+            await _send_album(bot, chat_id, post, text if fits_caption else "")
+            below = _title(post, lang) if fits_caption or not post.text.strip() else text
+            await bot.send_message(chat_id, below, reply_markup=markup)
             return
-        if len(media) == 1 and media[0].kind in _SEND_ONE and len(post.text) <= 1024:
+        if len(media) == 1 and media[0].kind in _SEND_ONE and fits_caption:
             send = getattr(bot, _SEND_ONE[media[0].kind])
             await send(chat_id, media[0].file_id, caption=text or None, reply_markup=markup)
             return
@@ -104,7 +112,7 @@ async def _send_post(bot: Bot, chat_id: int, post: Post, lang: str, text: str) -
             raise
         log.warning("post media could not be sent post_id=%s: %s", post.id, error.message)
         media = []
-    body = text or _title(post, lang)
+    body = text if post.text.strip() else _title(post, lang)
     note = "\n\n" + t(lang, "media_missing")
     # Telegram counts the text without tags; the note must not push a full post past it.
     if post.media and not media and len(post.text) + len(note) <= MESSAGE_LIMIT:
@@ -112,14 +120,20 @@ async def _send_post(bot: Bot, chat_id: int, post: Post, lang: str, text: str) -
     await bot.send_message(chat_id, body, reply_markup=markup)
 
 
-async def _send_album(bot: Bot, chat_id: int, post: Post, media: list[Media], text: str) -> None:
+def _one_album(kinds: set[str]) -> bool:
+    """Whether Telegram takes these media as one album: photos and videos together,
+    documents only with documents, audio only with audio."""
+    return kinds <= {"photo", "video"} or kinds == {"document"} or kinds == {"audio"}
+
+
+async def _send_album(bot: Bot, chat_id: int, post: Post, text: str) -> None:
     holder = next((p.message_id for p in post.parts if p.text), None)
     items = []
     for part in post.parts:
         if part.media is None or not part.media.file_id:
             continue
         cls = _ALBUM_ITEM[part.media.kind]
-        caption = text if part.message_id == holder else None
+        caption = (text or None) if part.message_id == holder else None
         items.append(cls(media=part.media.file_id, caption=caption))
     await bot.send_media_group(chat_id, items[:10])
 
