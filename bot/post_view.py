@@ -90,6 +90,8 @@ async def _send_post(bot: Bot, chat_id: int, post: Post, lang: str, text: str) -
     markup = original_button(post, lang)
     media = [m for m in post.media if m.file_id]
     fits_caption = len(post.text) <= CAPTION_LIMIT
+    if len(media) > 1 and not _one_album({m.kind for m in media}):
+        media = []  # the text, with the note that the media are not shown
     try:
         if len(media) > 1 and _one_album({m.kind for m in media}):
             # A text too long for a caption goes below the album, with the button.
