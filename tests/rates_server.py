@@ -3,12 +3,14 @@
 It serves the real captures in tests/data/nbk/ over real HTTP: `/rss/rates_all.xml`
 (whatever `current` holds) and `/rss/get_rates.cfm?fdate=DD.MM.YYYY` (the capture of that
 day, or the bank's "no data" document). `script()` queues misbehaviour for the next
-requests: a 500, a hang past the client's timeout, HTML, an empty or cut-off body.
+requests: a 500, a hang past the client's timeout, a body that trickles in for ever, HTML,
+an empty or cut-off body. `hold()` keeps every answer waiting until the test lets it go.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,11 +47,15 @@ class Misbehaviour:
     body: bytes = b""
     content_type: str = "application/xml"
     hang: bool = False
+    #: Send a byte of body this many seconds apart until the server stops: every read
+    #: comes within any read timeout, and the body never ends.
+    trickle: float = 0.0
 
 
 ERROR_500 = Misbehaviour(status=500, body=b"Internal Server Error", content_type="text/plain")
 NOT_FOUND = Misbehaviour(status=404, body=b"Not Found", content_type="text/plain")
 HANG = Misbehaviour(hang=True)
+TRICKLE = Misbehaviour(trickle=0.05)
 HTML = Misbehaviour(body=HTML_PAGE, content_type="text/html")
 EMPTY = Misbehaviour(body=b"")
 
@@ -152,8 +158,22 @@ class RatesServer:
             if behaviour.hang:
                 # Longer than any client timeout in the tests; released when the server stops.
                 await self._release.wait()
+            if behaviour.trickle:
+                return await self._trickle(request, behaviour.trickle)
             return web.Response(
                 status=behaviour.status, body=behaviour.body, content_type=behaviour.content_type
             )
         finally:
             self.in_flight -= 1
+
+    async def _trickle(self, request: web.Request, interval: float) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/xml"})
+        await response.prepare(request)
+        # Until the server stops, or the client gives up and hangs up.
+        with contextlib.suppress(ConnectionError):
+            while not self._release.is_set():
+                await response.write(b" ")
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(interval):
+                        await self._release.wait()
+        return response

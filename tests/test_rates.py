@@ -19,16 +19,27 @@ from bot.__main__ import parser
 from bot.app import create_http_client
 from bot.charts import HEIGHT_PX, WIDTH_PX, build_figure, render_chart, series, to_png
 from bot.cli.rates import run_backfill
-from bot.services.rates import FAILURE_RETRY_SECONDS, MAX_BODY_BYTES, RatesService
+from bot.services.nbk import parse_feed
+from bot.services.rates import (
+    DEFAULT_TIMEOUT,
+    FAILURE_RETRY_SECONDS,
+    FETCH_DEADLINE_SECONDS,
+    MAX_BODY_BYTES,
+    READER_BUDGET_SECONDS,
+    READER_WAIT_SECONDS,
+    FeedUnavailable,
+    RatesService,
+)
 from storage import Storage
 from storage.rates import Rate
-from tests.conftest import make_settings
+from tests.conftest import eventually, make_settings
 from tests.rates_server import (
     EMPTY,
     ERROR_500,
     HANG,
     HTML,
     NOT_FOUND,
+    TRICKLE,
     Misbehaviour,
     RatesServer,
     day_capture,
@@ -347,6 +358,124 @@ async def test_unreachable_feed_is_stale_not_an_error(
     snapshot = await service.current()
 
     assert (snapshot.day, snapshot.stale) == (APRIL_1, True)
+
+
+# -- a reader never waits on the feed past the budget ----------------------------------
+
+#: Short, so that a test does not sit out the real wait; what it shows holds for any wait.
+QUICK_WAIT = 0.05
+
+
+async def _store_april_1(storage: Storage) -> None:
+    await storage.rates.save(parse_feed(day_capture("01.04.2026")).rates)
+
+
+def test_the_budget_leaves_room_to_answer() -> None:
+    assert READER_BUDGET_SECONDS == 5
+    assert 0 < READER_WAIT_SECONDS < READER_BUDGET_SECONDS
+    # The whole fetch outlasts its attempts (3 reads that time out, the backoff between).
+    assert DEFAULT_TIMEOUT.read is not None
+    assert 3 * DEFAULT_TIMEOUT.read + 0.5 + 1.0 < FETCH_DEADLINE_SECONDS
+
+
+async def test_slow_feed_gives_stored_rates_and_its_answer_serves_the_next_reader(
+    server: RatesServer, make_service: MakeService, storage: Storage
+) -> None:
+    await _store_april_1(storage)
+    server.current = day_capture("03.04.2026")
+    gate = server.hold()
+    service = make_service(reader_wait=QUICK_WAIT)
+
+    snapshot = await service.current()
+
+    assert server.in_flight == 1  # the feed has not answered: the reader did not wait
+    assert (snapshot.day, snapshot.stale) == (APRIL_1, True)
+    assert snapshot.rates["USD"].rate == Decimal("478.77")
+    # Readers meanwhile join the fetch in flight, past its wait: no second request.
+    others = await asyncio.gather(*(service.current() for _ in range(20)))
+    assert {(s.day, s.stale) for s in others} == {(APRIL_1, True)}
+    assert len(server.requests) == 1
+
+    gate.set()
+
+    async def fresh() -> bool:
+        return not (await service.current()).stale
+
+    await eventually(fresh)
+    snapshot = await service.current()
+    assert snapshot.day == APRIL_3
+    assert snapshot.rates["USD"].rate == Decimal("472.31")
+    assert len(server.requests) == 1  # what served it was the fetch the first reader began
+    assert await storage.rates.latest_day() == APRIL_3
+
+
+async def test_hanging_feed_and_nothing_stored_gives_no_rates_at_once(
+    server: RatesServer, make_service: MakeService
+) -> None:
+    server.script(HANG)
+    service = make_service(reader_wait=QUICK_WAIT)
+
+    snapshot = await service.current()
+
+    assert server.in_flight == 1
+    assert (snapshot.day, snapshot.rates, snapshot.stale) == (None, {}, True)
+    assert await service.current_rates() is None
+    assert len(server.requests) == 1
+
+
+async def test_a_fetch_that_fails_late_is_cached_as_a_failure(
+    server: RatesServer, make_service: MakeService, storage: Storage
+) -> None:
+    await _store_april_1(storage)
+    server.script(HTML)
+    gate = server.hold()
+    service = make_service(reader_wait=QUICK_WAIT)
+    assert (await service.current()).stale
+
+    gate.set()
+
+    async def recorded() -> bool:
+        return await storage.rates.last_fetch() is not None and server.in_flight == 0
+
+    await eventually(recorded)
+    fetch = await storage.rates.last_fetch()
+    assert fetch is not None
+    assert "not a rates feed" in (fetch.error or "")
+    snapshot = await service.current()
+    assert (snapshot.day, snapshot.stale) == (APRIL_1, True)
+    assert len(server.requests) == 1  # not asked again before FAILURE_RETRY_SECONDS
+
+
+async def test_close_stops_a_fetch_that_waits_on_the_feed(
+    server: RatesServer, make_service: MakeService, storage: Storage
+) -> None:
+    await _store_april_1(storage)
+    gate = server.hold()
+    service = make_service(reader_wait=QUICK_WAIT)
+    assert (await service.current()).stale
+
+    await service.aclose()  # returns while the feed still holds the answer
+
+    assert await storage.rates.last_fetch() is None  # the fetch ended before it recorded
+    gate.set()
+    assert not (await service.current()).stale  # a new fetch, not the cancelled one
+    assert len(server.requests) == 2
+
+
+async def test_a_body_that_never_ends_is_given_up_at_the_deadline(
+    server: RatesServer, make_service: MakeService, storage: Storage
+) -> None:
+    # Each byte comes well within the 0.5 s read timeout: only the deadline ends it.
+    server.script(TRICKLE, TRICKLE)
+    service = make_service(deadline=0.3)
+
+    with pytest.raises(FeedUnavailable, match="Timeout"):
+        await service.fetch(server.rates_url)
+    report = await service.backfill(APRIL_1, APRIL_2, pause=0)
+
+    assert [d for d, _ in report.failed] == [APRIL_1]
+    assert "Timeout" in report.failed[0][1]
+    assert report.stored == [APRIL_2]
 
 
 # -- for the digest -------------------------------------------------------------------

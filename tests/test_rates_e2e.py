@@ -3,21 +3,34 @@ rates service → a local rates feed on 127.0.0.1 serving the real captures."""
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import AsyncIterator, Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
 
+from bot.callbacks import Menu
+from bot.services.nbk import parse_feed
+from bot.services.rates import READER_BUDGET_SECONDS
 from storage import Storage
 from storage.rates import Rate
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, eventually
 from tests.fake_telegram import FakeTelegram
-from tests.rates_server import HTML, RatesServer, day_capture
-from tests.updates import ADMIN, READER, private_text
+from tests.rates_server import (
+    ERROR_500,
+    HANG,
+    HTML,
+    Misbehaviour,
+    RatesServer,
+    day_capture,
+    with_body,
+)
+from tests.updates import ADMIN, READER, callback_query, private_text
 
 StartBot = Callable[..., Any]
 NBSP = "\u00a0"
@@ -203,3 +216,141 @@ async def test_rates_chart(
     assert "мало данных" in few
     usage = await _ask(bot, "/rates chart usd 45")
     assert "/rates chart [валюта] [30|90|365]" in usage
+
+
+# -- a feed that hangs or fails: readers are answered within the budget -----------------
+
+#: Generous, for a busy machine; the old behaviour (three tries of 10 s) took over 30 s.
+WITHIN = READER_BUDGET_SECONDS * 2
+STALE_RU = "на 01.04.2026; они могут быть устаревшими"
+STALE_EN = "for 01.04.2026; they may be out of date"
+
+
+async def _store_april_1(storage: Storage) -> None:
+    await storage.rates.save(parse_feed(day_capture("01.04.2026")).rates)
+
+
+async def test_hanging_feed_readers_get_stored_rates_within_the_budget(
+    start_bot: StartBot, feed: RatesServer, storage: Storage
+) -> None:
+    await _store_april_1(storage)
+    await storage.rates.save([Rate("USD", date(2026, 3, 31), Decimal("481.54"))])
+    feed.script(HANG)
+    bot = await _bot(start_bot, feed)
+
+    async with asyncio.timeout(WITHIN):
+        ru = await _ask(bot, "/rates")
+    assert feed.in_flight == 1  # answered while the feed still hangs
+    assert "🇺🇸 1 USD = <b>478,77 ₸</b>" in ru
+    assert STALE_RU in ru
+
+    # Every other way to the feed, while the same fetch still hangs: no wait, no new fetch.
+    async with asyncio.timeout(WITHIN):
+        en = await _ask(bot, "/convert 100 usd", EN_USER)
+        button = await _ask_button(bot, "rates")
+        await bot.send(private_text("/rates chart usd 30", user=RU_USER))
+        digest = await _ask(bot, "/digest")
+    assert "47,877.00 ₸" in en
+    assert STALE_EN in en
+    assert STALE_RU in button
+    (chart,) = bot.fake.calls_of("sendPhoto")
+    assert "с 31.03.2026 по 01.04.2026" in chart.params["caption"]
+    assert "Доброе утро" in digest
+    assert feed.in_flight == 1
+    assert len(feed.requests) == 1
+
+
+async def test_hanging_feed_and_nothing_stored_gets_the_apology_within_the_budget(
+    start_bot: StartBot, feed: RatesServer
+) -> None:
+    feed.script(HANG)
+    bot = await _bot(start_bot, feed)
+
+    async with asyncio.timeout(WITHIN):
+        ru = await _ask(bot, "/rates")
+        en = await _ask(bot, "/convert 100 usd", EN_USER)
+
+    assert feed.in_flight == 1
+    assert "Не удалось получить курсы" in ru
+    assert "₸" not in ru
+    assert "rates are not available" in en
+    assert len(feed.requests) == 1
+
+
+async def test_digest_rates_line_from_stored_rates_while_the_feed_hangs(
+    start_bot: StartBot, feed: RatesServer, storage: Storage
+) -> None:
+    today = datetime.now(ZoneInfo("Asia/Almaty")).date()
+    await storage.rates.save(
+        [Rate("USD", today, Decimal("478.77")), Rate("EUR", today, Decimal("548.62"))]
+    )
+    feed.script(HANG)
+    bot = await _bot(start_bot, feed)
+
+    async with asyncio.timeout(WITHIN):
+        digest = await _ask(bot, "/digest")
+
+    assert feed.in_flight == 1
+    assert "💱 Курсы Нацбанка: USD 478,77 · EUR 548,62" in digest
+
+
+async def test_the_slow_fetch_serves_the_next_reader_once_the_feed_answers(
+    start_bot: StartBot, feed: RatesServer, storage: Storage
+) -> None:
+    await _store_april_1(storage)
+    gate = feed.hold()  # the feed answers, 3 April's rates, only when the test says
+    bot = await _bot(start_bot, feed)
+
+    async with asyncio.timeout(WITHIN):
+        stale = await _ask(bot, "/rates")
+    assert feed.in_flight == 1
+    assert "478,77" in stale
+    assert STALE_RU in stale
+
+    gate.set()
+    answers: list[str] = []
+
+    async def fresh() -> bool:
+        answers.append(await _ask(bot, "/rates"))
+        return "устарев" not in answers[-1]
+
+    await eventually(fresh)
+    assert "🇺🇸 1 USD = <b>472,31 ₸</b>" in answers[-1]
+    # Until then readers had the stored rates; and it was the first reader's fetch.
+    assert all("устарев" in text for text in answers[:-1])
+    assert len(feed.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        pytest.param([HTML], id="html"),
+        pytest.param([with_body(b"\x00\xff garbage \x89PNG")], id="garbage"),
+        pytest.param([ERROR_500] * 3, id="500"),
+    ],
+)
+async def test_failing_feed_gives_stored_rates_with_the_note(
+    start_bot: StartBot, feed: RatesServer, storage: Storage, script: list[Misbehaviour]
+) -> None:
+    await _store_april_1(storage)
+    feed.script(*script)
+    bot = await _bot(start_bot, feed)
+
+    async with asyncio.timeout(WITHIN):
+        ru = await _ask(bot, "/rates")
+        en = await _ask(bot, "/convert 100 usd", EN_USER)
+
+    assert "🇺🇸 1 USD = <b>478,77 ₸</b>" in ru
+    assert "472,31" not in ru
+    assert STALE_RU in ru
+    assert "47,877.00 ₸" in en
+    assert STALE_EN in en
+    assert len(feed.requests) == len(script)  # the failure is cached, not asked again
+
+
+async def _ask_button(bot: RunningBot, action: str, user: dict[str, Any] = RU_USER) -> str:
+    before = len(bot.fake.sent_texts(user["id"]))
+    await bot.send(callback_query(Menu(a=action).pack(), user=user))
+    sent = bot.fake.sent_texts(user["id"])
+    assert len(sent) == before + 1, sent[before:]
+    return sent[-1]

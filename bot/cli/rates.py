@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import TextIO
 
 from bot.config import Settings
+from bot.services.rates import FETCH_DEADLINE_SECONDS
 from storage import Storage, StorageUnavailable
 
 #: Ten years of days: a longer run is more likely a typo in a year than a wish.
@@ -35,7 +36,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description=(
             "Fetch the National Bank's rates for each day from FROM to TO (inclusive) from "
             "RATES_HISTORY_URL, one request at a time with a pause between, and store them. "
-            "Days already stored are skipped, so an interrupted run can be repeated."
+            "Days already stored are skipped, so an interrupted run can be repeated. A day "
+            f"the feed has not answered in full within {FETCH_DEADLINE_SECONDS:g} seconds is "
+            "reported as failed and the run goes on."
         ),
     )
     backfill.add_argument("first", type=parse_day, metavar="FROM", help="DD.MM.YYYY")

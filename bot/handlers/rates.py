@@ -39,7 +39,15 @@ def create_router() -> Router:
     router.message.register(rates_command, Command("rates"))
     router.message.register(convert_command, Command("convert"))
     router.callback_query.register(menu_rates, Menu.filter(F.a == "rates"))
+    router.shutdown.register(stop_fetching)
     return router
+
+
+async def stop_fetching(rates: RatesService | None = None) -> None:
+    """At shutdown a fetch may still wait on a hanging feed (readers stopped waiting for
+    it): end it while the HTTP client and the database it would write to are open."""
+    if rates is not None:
+        await rates.aclose()
 
 
 # -- formatting -----------------------------------------------------------------------

@@ -3,6 +3,10 @@
 The service never raises into its callers. A feed that is down, slow, failing or serving
 garbage leaves them with the last stored rates marked stale (with their date), or with
 none at all; never with a traceback or a number that did not come from the feed.
+
+Nor does it keep a reader waiting on the feed: a fetch runs as a task of its own that every
+reader shares, and a reader waits for it at most READER_BUDGET_SECONDS (less a margin to
+answer in). Past that the reader gets the stored rates, and the fetch goes on for the next.
 """
 
 from __future__ import annotations
@@ -34,6 +38,20 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: After a failed fetch the feed is asked again at most this often, not on every message.
 FAILURE_RETRY_SECONDS = 60.0
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: A reader (/rates, /convert, /rates chart, a digest) has an answer within this many
+#: seconds whatever the feed does: fresh rates when the fetch is done by then, otherwise
+#: the stored ones with their date and a note that they may be out of date.
+READER_BUDGET_SECONDS = 5.0
+#: Kept out of the budget for what follows the wait: reading the stored rates and the
+#: previous quotes, and sending the answer.
+ANSWER_MARGIN_SECONDS = 1.0
+#: How long a reader waits for a fetch in flight.
+READER_WAIT_SECONDS = READER_BUDGET_SECONDS - ANSWER_MARGIN_SECONDS
+#: A whole fetch (every attempt, the pauses between them and the body) gives up after
+#: this long. httpx's timeouts bound each read, not the total: a feed that sends a byte
+#: every few seconds would otherwise hold the next fetch, or `rates backfill`, for ever.
+#: Above the worst case of the attempts themselves (3 × 10 s reads + 1.5 s of backoff).
+FETCH_DEADLINE_SECONDS = 45.0
 
 
 class FeedUnavailable(Exception):
@@ -81,6 +99,8 @@ class RatesService:
         attempts: int = 3,
         backoff: float = 0.5,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        reader_wait: float = READER_WAIT_SECONDS,
+        deadline: float = FETCH_DEADLINE_SECONDS,
     ) -> None:
         self.http = http
         self.repo = repo
@@ -92,12 +112,17 @@ class RatesService:
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.timeout = timeout
+        self.reader_wait = reader_wait
+        self.deadline = deadline
         self._clock = clock
         self._sleep = sleep
-        self._lock = asyncio.Lock()
         self._snapshot: RatesSnapshot | None = None
         self._expires = -math.inf
-        self._refreshes = 0
+        #: The fetch in flight (or the last one), shared by every reader who asks meanwhile.
+        self._fetching: asyncio.Task[RatesSnapshot] | None = None
+        #: Event-loop time after which readers stop waiting for `_fetching`.
+        self._wait_until = -math.inf
+        self._told_slow = False
 
     @classmethod
     def from_settings(
@@ -116,7 +141,10 @@ class RatesService:
     # -- what handlers and the digest ask for ------------------------------------------
 
     async def current(self) -> RatesSnapshot:
-        """The latest rates: cached, fetched, or the last stored ones marked stale."""
+        """The latest rates: cached, fetched, or the last stored ones marked stale.
+
+        Within READER_BUDGET_SECONDS whatever the feed does (see _cached_or_refreshed).
+        """
         try:
             return await self._cached_or_refreshed()
         except Exception:
@@ -170,21 +198,56 @@ class RatesService:
     async def _cached_or_refreshed(self) -> RatesSnapshot:
         if self._snapshot is not None and self._clock() < self._expires:
             return self._snapshot
-        seen = self._refreshes
-        async with self._lock:
-            # Single flight: whoever waited here while another request fetched takes that
-            # answer — a hundred readers at once cause one fetch, also with a zero TTL.
-            if self._snapshot is not None and (
-                self._refreshes != seen or self._clock() < self._expires
-            ):
-                return self._snapshot
+        fetching = self._fetching
+        if fetching is None or fetching.done():
+            fetching = self._start_fetch()
+        # Single flight: whoever asks while a fetch is in flight takes that fetch's answer
+        # — a hundred readers at once cause one fetch, also with a zero TTL. Each waits
+        # only until the same moment, so a slow feed costs the first reader the wait and
+        # the ones after it nothing. asyncio.wait leaves the task running on a timeout.
+        remaining = self._wait_until - asyncio.get_running_loop().time()
+        if not fetching.done() and remaining > 0:
+            await asyncio.wait({fetching}, timeout=remaining)
+        if fetching.done() and not fetching.cancelled():
+            return fetching.result()
+        if not self._told_slow:
+            self._told_slow = True
+            log.warning(
+                "rates: no answer from the feed within %.1fs; serving stored rates while "
+                "the fetch goes on",
+                self.reader_wait,
+            )
+        return await self._stored(stale=True)
+
+    def _start_fetch(self) -> asyncio.Task[RatesSnapshot]:
+        self._wait_until = asyncio.get_running_loop().time() + self.reader_wait
+        self._told_slow = False
+        # Kept in self._fetching: the loop holds tasks only weakly.
+        self._fetching = asyncio.create_task(self._fetch_and_cache(), name="rates-fetch")
+        return self._fetching
+
+    async def _fetch_and_cache(self) -> RatesSnapshot:
+        """One fetch, its answer cached for whoever asks next; never raises."""
+        try:
             snapshot = await self._refresh()
-            ttl = self.cache_seconds
-            if snapshot.stale:
-                ttl = min(ttl, FAILURE_RETRY_SECONDS)
-            self._snapshot, self._expires = snapshot, self._clock() + ttl
-            self._refreshes += 1
-            return snapshot
+        except Exception:
+            # Not cached: the next reader tries again. Nobody may await this task, so the
+            # error is logged here, not left for "exception was never retrieved".
+            log.exception("rates: unexpected failure")
+            return RatesSnapshot(stale=True)
+        ttl = self.cache_seconds
+        if snapshot.stale:
+            ttl = min(ttl, FAILURE_RETRY_SECONDS)
+        self._snapshot, self._expires = snapshot, self._clock() + ttl
+        return snapshot
+
+    async def aclose(self) -> None:
+        """Stop a fetch still in flight: at shutdown, before the HTTP client closes."""
+        fetching, self._fetching = self._fetching, None
+        if fetching is not None and not fetching.done():
+            fetching.cancel()
+            # asyncio.wait, not `await fetching`: the task's CancelledError is not ours.
+            await asyncio.wait({fetching})
 
     async def _refresh(self) -> RatesSnapshot:
         attempted_at = datetime.now(UTC)
@@ -230,9 +293,16 @@ class RatesService:
         """Download and parse one body of the feed; FeedUnavailable says why it failed.
 
         The one place where network and parse errors are caught and turned into a reason.
+        Gives up after `deadline` seconds in all, whatever the feed does.
         """
         try:
-            return parse_feed(await self._download(url))
+            async with asyncio.timeout(self.deadline):
+                body = await self._download(url)
+            return parse_feed(body)
+        except TimeoutError as error:
+            raise FeedUnavailable(
+                f"Timeout: no complete answer within {self.deadline:g}s"
+            ) from error
         except httpx.HTTPError as error:
             raise FeedUnavailable(f"{type(error).__name__}: {error}") from error
         except FeedError as error:
