@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.config import Settings, describe_errors
+from bot.config import MAX_SEND_RATE, Settings, describe_errors
 from tests.fake_telegram import TOKEN
 
 CONTRACT = [
@@ -109,7 +109,8 @@ def test_values_from_dotenv_file(tmp_path: Path) -> None:
         ({"DIGEST_TIME": "morning"}, "DIGEST_TIME: expected a time as HH:MM"),
         ({"DATABASE_URL": "postgres://db/news"}, "DATABASE_URL: only SQLite is supported"),
         ({"SOURCE_CHANNELS": "news channel"}, "SOURCE_CHANNELS: expected a channel id"),
-        ({"SEND_RATE": "45"}, "SEND_RATE: Input should be less than or equal to 30"),
+        ({"SEND_RATE": "45"}, "SEND_RATE: 45 messages a second trips Telegram's limit of 30"),
+        ({"SEND_RATE": "0"}, "SEND_RATE: Input should be greater than 0"),
         ({"TELEGRAM_API_URL": "localhost:8081"}, "TELEGRAM_API_URL: expected an http://"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL: Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
         ({"WEBHOOK_URL": "https://bot.example.kz/hook"}, "WEBHOOK_SECRET is required"),
@@ -122,6 +123,25 @@ def test_invalid_setting_is_named_with_the_reason(
     text = error_text(monkeypatch, **env)
     assert text.startswith("Invalid settings:")
     assert expected in text
+
+
+@pytest.mark.parametrize("rate", ["30", "29.6", "inf"])
+def test_send_rate_that_trips_telegrams_limit_is_refused(
+    monkeypatch: pytest.MonkeyPatch, rate: str
+) -> None:
+    # Telegram's documented 30 a second is itself refused: at a steady 30 the least jitter
+    # puts a 31st message within a second, and each 429 pauses every sender.
+    text = error_text(monkeypatch, SEND_RATE=rate)
+    assert f"SEND_RATE: {float(rate):g} messages a second trips Telegram's limit of 30" in text
+    assert f"use at most {MAX_SEND_RATE:g}" in text
+
+
+@pytest.mark.parametrize("rate", [str(MAX_SEND_RATE), "29", "0.5"])
+def test_send_rate_up_to_the_bound_is_accepted(monkeypatch: pytest.MonkeyPatch, rate: str) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("SEND_RATE", rate)
+    assert Settings().send_rate == float(rate)
+    assert MAX_SEND_RATE < 30
 
 
 def test_several_invalid_settings_are_reported_together(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,3 +183,11 @@ def test_run_with_invalid_setting_stops_before_starting(tmp_path: Path) -> None:
     assert "DIGEST_TIME" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "data").exists()  # nothing was created
+
+
+def test_run_with_send_rate_30_stops_before_starting(tmp_path: Path) -> None:
+    result = _run_bot(tmp_path, BOT_TOKEN=TOKEN, SEND_RATE="30")
+    assert result.returncode == 2
+    assert "SEND_RATE: 30 messages a second trips Telegram's limit" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "data").exists()
