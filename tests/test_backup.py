@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,10 +107,14 @@ async def test_restored_copy_opens_as_the_database(tmp_path: Path) -> None:
         await restored.close()
 
 
-def _run(tmp_path: Path, *argv: str) -> int:
+def _run(tmp_path: Path, *argv: str, **handler_options: Any) -> int:
     args: argparse.Namespace = parser().parse_args(["backup", *argv])
-    settings = make_settings("http://127.0.0.1:9", tmp_path / "data" / "bot.db")
-    code: int = args.handler(args, settings)
+    settings = make_settings(
+        "http://127.0.0.1:9",
+        tmp_path / "data" / "bot.db",
+        timezone=handler_options.pop("timezone", "Asia/Almaty"),
+    )
+    code: int = args.handler(args, settings, **handler_options)
     return code
 
 
@@ -158,6 +163,50 @@ def test_command_operator_errors_are_one_line_and_exit_2(
     assert error in err
     assert err.count("\n") == 1
     assert (tmp_path / "exists.db").read_bytes() == b"old backup"
+
+
+def test_dated_name_is_in_timezones_local_time(tmp_path: Path) -> None:
+    asyncio.run(_make_database(tmp_path))
+    (tmp_path / "backups").mkdir()
+    # 22:30 UTC is 03:30 the next morning in Almaty (UTC+5): the nightly timer's hour.
+    at = datetime(2025, 12, 16, 22, 30, 0, tzinfo=UTC)
+
+    assert _run(tmp_path, str(tmp_path / "backups"), clock=lambda: at) == 0
+
+    assert [p.name for p in (tmp_path / "backups").iterdir()] == ["bot-20251217-033000.db"]
+
+
+def test_dated_names_sort_as_the_backups_were_taken(tmp_path: Path) -> None:
+    asyncio.run(_make_database(tmp_path))
+    (tmp_path / "backups").mkdir()
+    moments = [
+        datetime(2025, 12, 16, 18, 59, 59, tzinfo=UTC),  # 23:59:59 local
+        datetime(2025, 12, 16, 19, 0, 0, tzinfo=UTC),  # 00:00:00 the next day
+        datetime(2025, 12, 17, 4, 5, 6, tzinfo=UTC),
+        datetime(2026, 1, 2, 9, 0, 0, tzinfo=UTC),
+    ]
+    for at in moments:
+        assert _run(tmp_path, str(tmp_path / "backups"), clock=lambda at=at: at) == 0
+
+    names = sorted(p.name for p in (tmp_path / "backups").iterdir())
+    assert names == [
+        "bot-20251216-235959.db",
+        "bot-20251217-000000.db",
+        "bot-20251217-090506.db",
+        "bot-20260102-140000.db",
+    ]
+
+
+def test_dated_name_follows_timezone(tmp_path: Path) -> None:
+    asyncio.run(_make_database(tmp_path))
+    (tmp_path / "backups").mkdir()
+    at = datetime(2025, 7, 1, 1, 30, 0, tzinfo=UTC)
+
+    code = _run(tmp_path, str(tmp_path / "backups"), clock=lambda: at, timezone="Europe/Berlin")
+
+    assert code == 0
+    # Summer time in Berlin: UTC+2.
+    assert [p.name for p in (tmp_path / "backups").iterdir()] == ["bot-20250701-033000.db"]
 
 
 def test_force_replaces_an_old_backup(tmp_path: Path) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from bot.clock import Clock, system_clock
 from bot.config import Settings
 from storage import Storage, StorageUnavailable
 
@@ -27,25 +28,31 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "path",
         type=Path,
         metavar="PATH",
-        help="file to write, or a folder to write bot-YYYYMMDD-HHMMSS.db into",
+        help="file to write, or a folder to write bot-YYYYMMDD-HHMMSS.db into (TIMEZONE's time)",
     )
     parser.add_argument("--force", action="store_true", help="replace PATH if it exists")
     parser.set_defaults(handler=run)
 
 
 def target_path(path: Path, source: Path, now: datetime) -> Path:
-    """PATH itself, or a time-stamped file in it when PATH is a folder."""
+    """PATH itself, or a time-stamped file in it when PATH is a folder.
+
+    The stamp is `now`'s wall time (the caller passes TIMEZONE's, the time an operator
+    reads on the server and in the README), fixed-width from year to second so that the
+    names sort as the backups were taken. Only when the zone turns its clocks back does
+    an hour's worth of names repeat the hour before.
+    """
     if path.is_dir():
         return path / f"{source.stem}-{now:%Y%m%d-%H%M%S}{source.suffix or '.db'}"
     return path
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings, clock: Clock = system_clock) -> int:
     source = settings.database_path
     if not source.is_file():
         print(f"backup: no database at {source} (DATABASE_URL)", file=sys.stderr)
         return 2
-    target = target_path(args.path, source, datetime.now(UTC))
+    target = target_path(args.path, source, clock().astimezone(settings.timezone))
     if not target.parent.is_dir():
         print(f"backup: no such folder: {target.parent}", file=sys.stderr)
         return 2
