@@ -6,12 +6,13 @@ import asyncio
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
@@ -65,6 +66,40 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
+class _ThreadConnection(threading.local):
+    """The sqlite3 connection of the aiosqlite worker thread this is read on."""
+
+    connection: sqlite3.Connection | None = None
+
+
+_THREAD = _ThreadConnection()
+
+
+class _WorkerConnection(sqlite3.Connection):
+    """sqlite3's connection, made through sqlite3.connect's public `factory` argument
+    (aiosqlite passes it on). aiosqlite makes it on the connection's own worker thread and
+    runs everything there, one thread per connection: the connection leaves itself in a
+    thread-local, where a function run on that thread (Database.run_sync) finds it.
+    aiosqlite keeps its own reference private (`Connection._conn`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _THREAD.connection = self
+
+    def close(self) -> None:
+        if _THREAD.connection is self:
+            _THREAD.connection = None
+        super().close()
+
+
+def _thread_connection() -> sqlite3.Connection:
+    """The connection of the aiosqlite worker thread this runs on."""
+    raw = _THREAD.connection
+    if raw is None:
+        raise ValueError("no open database connection on this thread")
+    return raw
+
+
 async def _enable_wal(conn: aiosqlite.Connection) -> None:
     """Switch to WAL. The switch takes an exclusive lock without waiting on busy_timeout,
     so a second process opening a new file at the same moment retries for as long."""
@@ -96,7 +131,7 @@ class Database:
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn = await aiosqlite.connect(path, isolation_level=None, factory=_WorkerConnection)
         conn.row_factory = aiosqlite.Row
         db = cls(conn, path)
         try:
@@ -164,12 +199,17 @@ class Database:
         """Run `fn(connection, …)` as one IMMEDIATE transaction on the database thread.
 
         A multi-statement write then costs one thread round trip instead of one per
-        statement. aiosqlite has no public call for this; `_execute` (queue a function on
-        its thread) has kept its form across releases, and the version is pinned below 1.
+        statement. aiosqlite has no public call that runs a function on its thread: its
+        public methods each run one fixed sqlite3 call, and the callbacks it registers
+        (create_function, set_progress_handler…) run inside a statement, where a
+        transaction cannot begin or commit and errors lose their SQLite code. So this is
+        the one private call left: `_execute` (queue a function on the thread, await its
+        result), whose form has held across releases; constraints.txt pins the exact
+        version tested. The connection itself comes by public means (_WorkerConnection).
         """
 
         def in_transaction() -> T:
-            raw = self.conn._conn
+            raw = _thread_connection()
             raw.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(raw, *args, **kwargs)
