@@ -23,6 +23,9 @@ MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 HEADLINE_LIMIT = 90
 SNIPPET_LIMIT = 160
+#: What a reader typed, quoted back in an answer ("I don't know the currency «…»"), is cut
+#: to this many characters: a whole pasted article would not fit in a message.
+ECHO_LIMIT = 64
 DEFAULT_EMOJI = "📰"
 
 # A headline that starts with an emoji (or a flag, or a keycap) keeps it.

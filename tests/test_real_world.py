@@ -419,3 +419,20 @@ async def test_real_payloads_fed_as_updates(
 async def _has_parts(storage: Storage, message_id: int, count: int) -> bool:
     post = await storage.posts.find(REAL_CHANNEL, message_id)
     return post is not None and len(post.parts) == count
+
+
+# -- what a reader typed, quoted back -----------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["/rates", "/convert"])
+async def test_a_huge_word_is_quoted_back_cut_not_refused(
+    start_bot: StartBot, command: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot: RunningBot = await start_bot()
+    await bot.send(private_text(f"{command} {'щ' * 5000}"))
+    [answer] = bot.fake.sent_texts(READER_ID)
+    assert "щ" * 60 in answer
+    assert len(answer) < 1000
+    assert bot.fake.refusals == []
+    assert not _apologies(bot.fake)
+    assert _errors(caplog) == []

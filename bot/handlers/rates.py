@@ -14,6 +14,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bot.callbacks import Menu
 from bot.config import Settings
+from bot.render import ECHO_LIMIT, shorten
 from bot.services.convert import (
     TENGE,
     ConvertError,
@@ -114,9 +115,10 @@ async def rates_command(
         wanted = [currency_code(arg) for arg in args]
         unknown = [arg for arg, code in zip(args, wanted, strict=True) if code is None]
         if unknown:
-            await message.answer(t(lang, "rates_usage", word=unknown[0]))
+            await message.answer(t(lang, "rates_usage", word=shorten(unknown[0], ECHO_LIMIT)))
             return
-        codes = [code for code in wanted if code is not None and code != TENGE] or codes
+        # Each currency once, however often it was typed.
+        codes = list(dict.fromkeys(c for c in wanted if c is not None and c != TENGE)) or codes
     await message.answer(await rates_text(rates, codes, lang))
 
 
@@ -225,7 +227,8 @@ async def convert_command(
     try:
         request = parse_request(command.args or "")
     except ConvertError as error:
-        await message.answer(t(lang, f"convert_{error.problem.value}", text=error.detail))
+        detail = shorten(error.detail, ECHO_LIMIT)
+        await message.answer(t(lang, f"convert_{error.problem.value}", text=detail))
         return
     snapshot = await rates.current()
     if snapshot.day is None:
