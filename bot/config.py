@@ -146,7 +146,8 @@ class Settings(BaseSettings):
             return value
         try:
             return ZoneInfo(str(value).strip())
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # OSError: a name that is a folder of the tz database ("Europe"), not a zone.
             raise ValueError(
                 f"unknown time zone {value!r}; use an IANA name like Asia/Almaty"
             ) from None

@@ -105,6 +105,7 @@ def test_values_from_dotenv_file(tmp_path: Path) -> None:
     [
         ({"ADMIN_IDS": "111,abc"}, "ADMIN_IDS: expected comma-separated numeric ids, got 'abc'"),
         ({"TIMEZONE": "Mars/Olympus"}, "TIMEZONE: unknown time zone 'Mars/Olympus'"),
+        ({"TIMEZONE": "Europe"}, "TIMEZONE: unknown time zone 'Europe'"),
         ({"DIGEST_TIME": "25:99"}, "DIGEST_TIME: '25:99' is not a time of day"),
         ({"DIGEST_TIME": "morning"}, "DIGEST_TIME: expected a time as HH:MM"),
         ({"DATABASE_URL": "postgres://db/news"}, "DATABASE_URL: only SQLite is supported"),
