@@ -56,17 +56,21 @@ async def render(args: argparse.Namespace, settings: Settings, storage: Storage)
         return (await top_text(storage, settings, now, lang, window))[0]
     async with create_http_client() as http:
         rates = RatesService.from_settings(settings, http, storage.rates)
-        if args.what == "rates":
-            return await rates_text(rates, settings.rates_currencies, lang)
-        today = now.astimezone(settings.timezone).date()
         try:
-            day = parse_day(args.arg, today)
-        except DateError as error:
-            raise ValueError(t(lang, str(error))) from None
-        digests = DigestService(
-            storage.posts, rates, digest_time=settings.digest_time, tz=settings.timezone
-        )
-        return await digests.text(day, lang, today=today)
+            if args.what == "rates":
+                return await rates_text(rates, settings.rates_currencies, lang)
+            today = now.astimezone(settings.timezone).date()
+            try:
+                day = parse_day(args.arg, today)
+            except DateError as error:
+                raise ValueError(t(lang, str(error))) from None
+            digests = DigestService(
+                storage.posts, rates, digest_time=settings.digest_time, tz=settings.timezone
+            )
+            return await digests.text(day, lang, today=today)
+        finally:
+            # A fetch still waiting on a hanging feed ends before its HTTP client closes.
+            await rates.aclose()
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
