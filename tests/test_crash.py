@@ -91,9 +91,13 @@ async def test_sigkill_mid_burst_loses_nothing_and_stores_once(
         stored = set(_stored_message_ids(db))
         assert set(range(1, confirmed + 1)) <= stored | set(_inbox_ids(db))
 
+    asked = len(fake_telegram.calls_of("getUpdates"))
     proc = await _start(fake_telegram, db, tmp_path)
     await _wait_stored(db, BURST)
     await fake_telegram.wait_until(lambda: fake_telegram.confirmed_offset > BURST, 60)
+    # The last killed run may have stored everything: SIGTERM only once this run is up
+    # (polling), not while Python is still starting and a signal would kill it outright.
+    await fake_telegram.wait_until(lambda: len(fake_telegram.calls_of("getUpdates")) > asked, 60)
     proc.send_signal(signal.SIGTERM)
     assert proc.stderr is not None
     log = (await proc.stderr.read()).decode()
