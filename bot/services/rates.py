@@ -25,33 +25,43 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from bot.config import Settings
+from bot.services.fetching import (
+    ANSWER_MARGIN_SECONDS,
+    DEFAULT_TIMEOUT,
+    FETCH_DEADLINE_SECONDS,
+    READER_BUDGET_SECONDS,
+    READER_WAIT_SECONDS,
+    RETRY_STATUSES,
+    BodyTooLarge,
+    SharedFetch,
+    download,
+)
 from bot.services.nbk import Feed, FeedError, parse_feed
 from storage import StorageUnavailable
 from storage.rates import Rate, RateRepository
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "ANSWER_MARGIN_SECONDS",
+    "DEFAULT_TIMEOUT",
+    "FAILURE_RETRY_SECONDS",
+    "FETCH_DEADLINE_SECONDS",
+    "MAX_BODY_BYTES",
+    "READER_BUDGET_SECONDS",
+    "READER_WAIT_SECONDS",
+    "RETRY_STATUSES",
+    "BackfillReport",
+    "FeedUnavailable",
+    "RatesService",
+    "RatesSnapshot",
+    "history_url",
+]
+
 #: The feed is ~12 KB; anything this large is not it, and is not read into memory.
 MAX_BODY_BYTES = 2 * 1024 * 1024
-#: 429 and 5xx may pass; a 404 or 403 will not by asking again.
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: After a failed fetch the feed is asked again at most this often, not on every message.
 FAILURE_RETRY_SECONDS = 60.0
-DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-#: A reader (/rates, /convert, /rates chart, a digest) has an answer within this many
-#: seconds whatever the feed does: fresh rates when the fetch is done by then, otherwise
-#: the stored ones with their date and a note that they may be out of date.
-READER_BUDGET_SECONDS = 5.0
-#: Kept out of the budget for what follows the wait: reading the stored rates and the
-#: previous quotes, and sending the answer.
-ANSWER_MARGIN_SECONDS = 1.0
-#: How long a reader waits for a fetch in flight.
-READER_WAIT_SECONDS = READER_BUDGET_SECONDS - ANSWER_MARGIN_SECONDS
-#: A whole fetch (every attempt, the pauses between them and the body) gives up after
-#: this long. httpx's timeouts bound each read, not the total: a feed that sends a byte
-#: every few seconds would otherwise hold the next fetch, or `rates backfill`, for ever.
-#: Above the worst case of the attempts themselves (3 × 10 s reads + 1.5 s of backoff).
-FETCH_DEADLINE_SECONDS = 45.0
 
 
 class FeedUnavailable(Exception):
@@ -119,10 +129,7 @@ class RatesService:
         self._snapshot: RatesSnapshot | None = None
         self._expires = -math.inf
         #: The fetch in flight (or the last one), shared by every reader who asks meanwhile.
-        self._fetching: asyncio.Task[RatesSnapshot] | None = None
-        #: Event-loop time after which readers stop waiting for `_fetching`.
-        self._wait_until = -math.inf
-        self._told_slow = False
+        self._fetch: SharedFetch[RatesSnapshot] = SharedFetch("rates", reader_wait, log)
 
     @classmethod
     def from_settings(
@@ -198,33 +205,12 @@ class RatesService:
     async def _cached_or_refreshed(self) -> RatesSnapshot:
         if self._snapshot is not None and self._clock() < self._expires:
             return self._snapshot
-        fetching = self._fetching
-        if fetching is None or fetching.done():
-            fetching = self._start_fetch()
         # Single flight: whoever asks while a fetch is in flight takes that fetch's answer
-        # — a hundred readers at once cause one fetch, also with a zero TTL. Each waits
-        # only until the same moment, so a slow feed costs the first reader the wait and
-        # the ones after it nothing. asyncio.wait leaves the task running on a timeout.
-        remaining = self._wait_until - asyncio.get_running_loop().time()
-        if not fetching.done() and remaining > 0:
-            await asyncio.wait({fetching}, timeout=remaining)
-        if fetching.done() and not fetching.cancelled():
-            return fetching.result()
-        if not self._told_slow:
-            self._told_slow = True
-            log.warning(
-                "rates: no answer from the feed within %.1fs; serving stored rates while "
-                "the fetch goes on",
-                self.reader_wait,
-            )
+        # — a hundred readers at once cause one fetch, also with a zero TTL.
+        fetched = await self._fetch.join(self._fetch_and_cache)
+        if fetched is not None:
+            return fetched
         return await self._stored(stale=True)
-
-    def _start_fetch(self) -> asyncio.Task[RatesSnapshot]:
-        self._wait_until = asyncio.get_running_loop().time() + self.reader_wait
-        self._told_slow = False
-        # Kept in self._fetching: the loop holds tasks only weakly.
-        self._fetching = asyncio.create_task(self._fetch_and_cache(), name="rates-fetch")
-        return self._fetching
 
     async def _fetch_and_cache(self) -> RatesSnapshot:
         """One fetch, its answer cached for whoever asks next; never raises."""
@@ -243,11 +229,7 @@ class RatesService:
 
     async def aclose(self) -> None:
         """Stop a fetch still in flight: at shutdown, before the HTTP client closes."""
-        fetching, self._fetching = self._fetching, None
-        if fetching is not None and not fetching.done():
-            fetching.cancel()
-            # asyncio.wait, not `await fetching`: the task's CancelledError is not ours.
-            await asyncio.wait({fetching})
+        await self._fetch.aclose()
 
     async def _refresh(self) -> RatesSnapshot:
         attempted_at = datetime.now(UTC)
@@ -297,7 +279,17 @@ class RatesService:
         """
         try:
             async with asyncio.timeout(self.deadline):
-                body = await self._download(url)
+                body = await download(
+                    self.http,
+                    url,
+                    attempts=self.attempts,
+                    backoff=self.backoff,
+                    read_timeouts=self.timeout,
+                    max_bytes=MAX_BODY_BYTES,
+                    sleep=self._sleep,
+                    log=log,
+                    name="rates",
+                )
             return parse_feed(body)
         except TimeoutError as error:
             raise FeedUnavailable(
@@ -305,33 +297,8 @@ class RatesService:
             ) from error
         except httpx.HTTPError as error:
             raise FeedUnavailable(f"{type(error).__name__}: {error}") from error
-        except FeedError as error:
+        except (FeedError, BodyTooLarge) as error:
             raise FeedUnavailable(f"not a rates feed: {error}") from error
-
-    async def _download(self, url: str) -> bytes:
-        for attempt in range(self.attempts):
-            if attempt:
-                await self._sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                return await self._get(url)
-            except (httpx.TransportError, httpx.HTTPStatusError) as error:
-                retryable = not isinstance(error, httpx.HTTPStatusError) or (
-                    error.response.status_code in RETRY_STATUSES
-                )
-                if not retryable or attempt + 1 == self.attempts:
-                    raise
-                log.info("rates: attempt %d of %s failed: %r", attempt + 1, url, error)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _get(self, url: str) -> bytes:
-        async with self.http.stream("GET", url, timeout=self.timeout) as response:
-            response.raise_for_status()
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    raise FeedError(f"body larger than {MAX_BODY_BYTES} bytes")
-            return bytes(body)
 
     # -- history -----------------------------------------------------------------------
 
