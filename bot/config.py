@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     )
     rates_history_url: str = "https://nationalbank.kz/rss/get_rates.cfm?fdate={date}"
     rates_cache_seconds: int = Field(default=1800, ge=0)
+    market_rates_url: str = "https://kurs.kz/site/index?city={city}"
+    market_cities: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["almaty", "astana", "shymkent"]
+    )
+    market_max_age_hours: float = Field(default=12, gt=0, le=24 * 7)
+    market_rates_cache_seconds: int = Field(default=600, ge=0)
     digest_catchup_hours: float = Field(default=3, ge=0, le=23)
     send_rate: float = Field(default=29, gt=0)
     mirror_forwards: bool = False
@@ -89,7 +95,9 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a token from @BotFather (digits:letters)")
         return SecretStr(value.get_secret_value().strip())
 
-    @field_validator("telegram_api_url", "rates_url", "rates_history_url", mode="after")
+    @field_validator(
+        "telegram_api_url", "rates_url", "rates_history_url", "market_rates_url", mode="after"
+    )
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -138,6 +146,29 @@ class Settings(BaseSettings):
             if not re.fullmatch(r"[A-Z]{3}", code):
                 raise ValueError(f"expected three-letter currency codes, got {code!r}")
         return codes
+
+    @field_validator("market_rates_url", mode="after")
+    @classmethod
+    def _has_city(cls, value: str) -> str:
+        if "{city}" not in value:
+            # Without it every city would read the same page and show the same numbers.
+            raise ValueError(f"expected {{city}} in the URL, got {value!r}")
+        return value
+
+    @field_validator("market_cities", mode="before")
+    @classmethod
+    def _cities(cls, value: object) -> list[str]:
+        cities = [part.lower() for part in _split(value)]
+        for city in cities:
+            if not re.fullmatch(r"[a-z][a-z0-9-]{0,39}", city):
+                raise ValueError(
+                    f"expected cities as the source names them (almaty, astana), got {city!r}"
+                )
+        if not cities:
+            raise ValueError("expected at least one city, e.g. almaty,astana,shymkent")
+        if len(set(cities)) != len(cities):
+            raise ValueError(f"a city is listed twice: {','.join(cities)}")
+        return cities
 
     @field_validator("timezone", mode="before")
     @classmethod
