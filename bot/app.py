@@ -26,6 +26,7 @@ from bot.polling import Poller
 from bot.services.digest import DigestService
 from bot.services.ingest import AlbumNotices, ChannelPolicy
 from bot.services.rates import RatesService
+from bot.services.topics import TopicService
 from bot.session import create_session
 from bot.telegram_retry import AnswerScope
 from storage import Storage
@@ -88,6 +89,8 @@ def create_dispatcher(
     dp["digests"] = DigestService(
         storage.posts, rates, digest_time=settings.digest_time, tz=settings.timezone
     )
+    # The matching index of followed topics; loaded from the database at start.
+    dp["topics"] = TopicService(storage, clock)
     dp.update.outer_middleware(LanguageMiddleware())
     dp.update.outer_middleware(AnswerScope())  # what RetryAnswers retries
     dp.include_routers(*routers())

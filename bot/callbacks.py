@@ -64,3 +64,15 @@ class DeletePost(CallbackData, prefix="dp"):
 
     id: RowId
     go: YesNo
+
+
+class FollowSearch(CallbackData, prefix="fw"):
+    """Follow the words of stored search `q` as a topic."""
+
+    q: RowId
+
+
+class DropTopic(CallbackData, prefix="uf"):
+    """Stop following topic `id` (only the reader's own)."""
+
+    id: RowId

@@ -22,6 +22,8 @@ PUBLIC = [
     "latest",
     "top",
     "search",
+    "follow",
+    "following",
     "digest",
     "subscribe",
     "unsubscribe",

@@ -1,4 +1,5 @@
-"""Startup and shutdown hooks for what runs beside the update handlers."""
+"""Startup and shutdown hooks for what runs beside the update handlers: the digest
+schedule, the mirror and topic alerts, all sending through one delivery service."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from aiogram import Bot, Dispatcher
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.services.alerts import AlertWorker
 from bot.services.delivery import Delivery, RateLimiter
 from bot.services.digest import DigestService
 from bot.services.mirror import Mirror
 from bot.services.scheduler import DigestScheduler
+from bot.services.topics import TopicService
 from storage import Storage
 
 
@@ -33,15 +36,24 @@ async def start_scheduler(
         clock=clock,
     )
     mirror = Mirror(storage, delivery, settings)
+    topics = dispatcher.workflow_data.get("topics")
+    if not isinstance(topics, TopicService):
+        topics = dispatcher["topics"] = TopicService(storage, clock)
+    alerts = AlertWorker(storage, delivery, topics, tz=settings.timezone, clock=clock)
     dispatcher["delivery"] = delivery
     dispatcher["scheduler"] = scheduler
     dispatcher["mirror"] = mirror
+    dispatcher["alerts"] = alerts
     await scheduler.start()
     await mirror.start()
+    await alerts.start()
 
 
 async def stop_scheduler(dispatcher: Dispatcher) -> None:
     """Sends in flight finish; nothing new starts."""
+    alerts = dispatcher.workflow_data.get("alerts")
+    if isinstance(alerts, AlertWorker):
+        await alerts.stop()
     mirror = dispatcher.workflow_data.get("mirror")
     if isinstance(mirror, Mirror):
         await mirror.stop()

@@ -22,6 +22,7 @@ RU: Final[dict[str, str]] = {
         "/latest [N] — последние новости\n"
         "/top — самое читаемое\n"
         "/search СЛОВА — поиск по новостям\n"
+        "/follow СЛОВА — следить за темой, /following — мои темы\n"
         "/digest [дата] — обзор главных новостей\n"
         "/subscribe [ЧЧ:ММ] — получать дайджест каждое утро\n"
         "/unsubscribe — отписаться от дайджеста\n"
@@ -87,6 +88,63 @@ RU: Final[dict[str, str]] = {
     "search_header": "🔎 <b>Поиск:</b> {query}",
     "search_empty": "По запросу «{query}» ничего не нашлось. Попробуйте другие слова.",
     "search_gone": "Этот поиск устарел — повторите /search.",
+    # Topics a reader follows, and their alerts (bot/handlers/topics.py, services/alerts.py).
+    "search_follow": "🔔 Следить",
+    "follow_usage": (
+        "Напишите тему — от одного до {max_words} слов, например: <code>/follow тарифы</code> "
+        "или <code>/follow метро Алматы</code>. Как только выйдет пост, где есть все эти "
+        "слова в любой форме, я пришлю его сюда.\n"
+        "Ваши темы — /following, тихие часы — <code>/follow quiet on</code> или "
+        "<code>/follow quiet off</code>."
+    ),
+    "follow_added": (
+        "🔔 Слежу за темой <b>{topic}</b> (тем: {count} из {max}). Новые посты с этими словами "
+        "придут сюда сразу после публикации."
+    ),
+    "follow_already": "Вы уже следите за темой <b>{topic}</b>. Ваши темы — /following.",
+    "follow_limit": "Можно следить не больше чем за {max} темами. Уберите лишние — /following.",
+    "follow_too_many_words": (
+        "В теме может быть от 1 до {max_words} слов. Например: <code>/follow метро Алматы</code>"
+    ),
+    "follow_too_long": "Слишком длинная тема: не больше {max_chars} символов.",
+    "follow_private_only": "Следить за темами можно в личном чате с ботом.",
+    "following_empty": ("Вы пока ни за чем не следите. Добавить тему: <code>/follow тарифы</code>"),
+    "following_header": "🔔 <b>Ваши темы</b> ({count} из {max}):",
+    "following_item": "• {topic}",
+    "following_footer": (
+        "Тихие часы с 23:00 до 07:00: {state}. Кнопка под темой — перестать следить."
+    ),
+    "following_drop": "✖ {topic}",
+    "unfollow_usage": (
+        "Напишите, какую тему убрать, например: <code>/unfollow тарифы</code>. "
+        "Или нажмите кнопку под списком тем — /following."
+    ),
+    "unfollow_done": "🔕 Больше не слежу за темой <b>{topic}</b>.",
+    "unfollow_none": "Среди ваших тем нет <b>{topic}</b>. Ваши темы — /following.",
+    "topic_dropped": "Больше не слежу за темой «{topic}».",
+    "quiet_on": (
+        "🌙 Тихие часы включены: с 23:00 до 07:00 уведомления копятся и приходят в 07:00 "
+        "одним сообщением."
+    ),
+    "quiet_off": "🔔 Тихие часы выключены: уведомления приходят сразу, и ночью тоже.",
+    "quiet_usage": (
+        "Тихие часы с 23:00 до 07:00: {state}. <code>/follow quiet on</code> — включить, "
+        "<code>/follow quiet off</code> — выключить."
+    ),
+    "quiet_state_on": "включены",
+    "quiet_state_off": "выключены",
+    "alert": '🔔 <b>{topics}</b>\n{emoji} <a href="{link}">{title}</a>\n<i>{meta}</i>',
+    "alert_open": "📖 Открыть пост",
+    "alert_night": "🌙 <b>За ночь по вашим темам: {count}</b>",
+    "alert_night_item": (
+        '{number}. {emoji} <a href="{link}">{title}</a>\n<i>{meta}</i> · <b>{topics}</b>'
+    ),
+    "alert_night_more": "…и ещё {count}. Найти их можно через /search.",
+    "stats_topics": (
+        "тем {topics}, следят читателей {readers}; уведомлений за сегодня {sent}, "
+        "под вопросом {unknown}, ошибок {failed}, ждут {waiting}\nЧаще всего: {top}"
+    ),
+    "stats_topic": "{topic} — {count}",
     "nav_next": "Дальше ▶",
     "nav_prev": "◀ Назад",
     "cmd_start": "Начало",
@@ -99,6 +157,8 @@ RU: Final[dict[str, str]] = {
     "cmd_unsubscribe": "Отписаться от дайджеста",
     "cmd_rates": "Курсы тенге",
     "cmd_convert": "Конвертер валют",
+    "cmd_follow": "Следить за темой",
+    "cmd_following": "Мои темы",
     "cmd_stats": "Статистика (админ)",
     "cmd_delete": "Удалить пост (админ)",
     "cmd_senddigest": "Разослать дайджест (админ)",
@@ -141,7 +201,8 @@ RU: Final[dict[str, str]] = {
         "<b>Подписчики:</b> активных {active}, неактивных {inactive}\n\n"
         "<b>Рассылки дайджеста:</b>\n{deliveries}\n\n"
         "<b>Курсы:</b> {rates}\n\n"
-        "<b>Зеркало:</b> {mirror}"
+        "<b>Зеркало:</b> {mirror}\n\n"
+        "<b>Темы:</b> {topics}"
     ),
     "stats_channel": "{title} — {count}",
     "stats_delivery": (
@@ -254,6 +315,7 @@ EN: Final[dict[str, str]] = {
         "/latest [N] — latest news\n"
         "/top — most read\n"
         "/search WORDS — search the news\n"
+        "/follow WORDS — follow a topic, /following — your topics\n"
         "/digest [date] — the day's top stories\n"
         "/subscribe [HH:MM] — get the digest every morning\n"
         "/unsubscribe — stop the digest\n"
@@ -319,6 +381,60 @@ EN: Final[dict[str, str]] = {
     "search_header": "🔎 <b>Search:</b> {query}",
     "search_empty": "Nothing found for “{query}”. Try other words.",
     "search_gone": "This search is out of date — run /search again.",
+    # Topics a reader follows, and their alerts (bot/handlers/topics.py, services/alerts.py).
+    "search_follow": "🔔 Follow",
+    "follow_usage": (
+        "Send a topic of one to {max_words} words, for example: <code>/follow тарифы</code> "
+        "or <code>/follow метро Алматы</code>. As soon as a post with all of these words, "
+        "in any form, is published, I will send it here.\n"
+        "Your topics: /following; quiet hours: <code>/follow quiet on</code> or "
+        "<code>/follow quiet off</code>."
+    ),
+    "follow_added": (
+        "🔔 Following <b>{topic}</b> ({count} of {max} topics). New posts with these words "
+        "will come here as soon as they are published."
+    ),
+    "follow_already": "You already follow <b>{topic}</b>. Your topics: /following.",
+    "follow_limit": "You can follow at most {max} topics. Drop some first: /following.",
+    "follow_too_many_words": (
+        "A topic has 1 to {max_words} words. For example: <code>/follow метро Алматы</code>"
+    ),
+    "follow_too_long": "That topic is too long: {max_chars} characters at most.",
+    "follow_private_only": "Topics can be followed in a private chat with the bot.",
+    "following_empty": "You follow no topics yet. Add one: <code>/follow тарифы</code>",
+    "following_header": "🔔 <b>Your topics</b> ({count} of {max}):",
+    "following_item": "• {topic}",
+    "following_footer": "Quiet hours 23:00–07:00: {state}. A topic's button stops following it.",
+    "following_drop": "✖ {topic}",
+    "unfollow_usage": (
+        "Say which topic to drop, for example: <code>/unfollow тарифы</code>, "
+        "or press its button under your topics: /following."
+    ),
+    "unfollow_done": "🔕 No longer following <b>{topic}</b>.",
+    "unfollow_none": "<b>{topic}</b> is not one of your topics. Your topics: /following.",
+    "topic_dropped": "No longer following “{topic}”.",
+    "quiet_on": (
+        "🌙 Quiet hours are on: from 23:00 to 07:00 alerts wait and come at 07:00 as one message."
+    ),
+    "quiet_off": "🔔 Quiet hours are off: alerts come at once, at night too.",
+    "quiet_usage": (
+        "Quiet hours 23:00–07:00: {state}. <code>/follow quiet on</code> turns them on, "
+        "<code>/follow quiet off</code> off."
+    ),
+    "quiet_state_on": "on",
+    "quiet_state_off": "off",
+    "alert": '🔔 <b>{topics}</b>\n{emoji} <a href="{link}">{title}</a>\n<i>{meta}</i>',
+    "alert_open": "📖 Open the post",
+    "alert_night": "🌙 <b>Overnight on your topics: {count}</b>",
+    "alert_night_item": (
+        '{number}. {emoji} <a href="{link}">{title}</a>\n<i>{meta}</i> · <b>{topics}</b>'
+    ),
+    "alert_night_more": "…and {count} more. /search finds them.",
+    "stats_topics": (
+        "{topics} topics, {readers} readers following; alerts today: {sent} sent, "
+        "{unknown} in doubt, {failed} failed, {waiting} waiting\nMost followed: {top}"
+    ),
+    "stats_topic": "{topic} — {count}",
     "nav_next": "Next ▶",
     "nav_prev": "◀ Back",
     "cmd_start": "Start",
@@ -331,6 +447,8 @@ EN: Final[dict[str, str]] = {
     "cmd_unsubscribe": "Unsubscribe from the digest",
     "cmd_rates": "Tenge exchange rates",
     "cmd_convert": "Currency converter",
+    "cmd_follow": "Follow a topic",
+    "cmd_following": "Your topics",
     "cmd_stats": "Statistics (admin)",
     "cmd_delete": "Delete a post (admin)",
     "cmd_senddigest": "Send the digest (admin)",
@@ -371,7 +489,8 @@ EN: Final[dict[str, str]] = {
         "<b>Subscribers:</b> {active} active, {inactive} inactive\n\n"
         "<b>Digest deliveries:</b>\n{deliveries}\n\n"
         "<b>Rates:</b> {rates}\n\n"
-        "<b>Mirror:</b> {mirror}"
+        "<b>Mirror:</b> {mirror}\n\n"
+        "<b>Topics:</b> {topics}"
     ),
     "stats_channel": "{title} — {count}",
     "stats_delivery": "{day}: sent {sent}, failed {failed}, waiting {pending}, unreachable {gone}",

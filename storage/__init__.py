@@ -24,15 +24,28 @@ from storage.models import (
 from storage.posts import PostRepository
 from storage.rates import FetchRecord, Rate, RateRepository
 from storage.subscribers import DeliveryLedger, DeliveryStatus, Subscriber, SubscriberRepository
+from storage.topics import (
+    AlertStatus,
+    DueAlert,
+    FollowOutcome,
+    Topic,
+    TopicMatch,
+    TopicReader,
+    TopicRepository,
+    TopicStats,
+)
 
 __all__ = [
+    "AlertStatus",
     "CopyStatus",
     "CopyTask",
     "Database",
     "DeliveryLedger",
     "DeliveryStatus",
+    "DueAlert",
     "Entity",
     "FetchRecord",
+    "FollowOutcome",
     "Inbox",
     "IncomingMessage",
     "Media",
@@ -52,6 +65,11 @@ __all__ = [
     "StorageUnavailable",
     "Subscriber",
     "SubscriberRepository",
+    "Topic",
+    "TopicMatch",
+    "TopicReader",
+    "TopicRepository",
+    "TopicStats",
 ]
 
 
@@ -66,6 +84,7 @@ class Storage:
     deliveries: DeliveryLedger
     mirror: MirrorRepository
     inbox: Inbox
+    topics: TopicRepository
 
     @classmethod
     async def open(cls, path: Path | str) -> Storage:
@@ -78,6 +97,7 @@ class Storage:
             deliveries=DeliveryLedger(db),
             mirror=MirrorRepository(db),
             inbox=Inbox(db),
+            topics=TopicRepository(db),
         )
 
     async def close(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import admin, channel, digest, errors, forwards, news, rates, start
+from bot.handlers import admin, channel, digest, errors, forwards, news, rates, start, topics
 
 
 def routers() -> list[Router]:
@@ -17,6 +17,7 @@ def routers() -> list[Router]:
         # Before start: a /start post_ID deep link opens the post instead of greeting.
         news.create_router(),
         digest.create_router(),
+        topics.create_router(),
         admin.create_router(),
         rates.create_router(),
         start.create_router(),  # last: its catch-all answers unknown commands

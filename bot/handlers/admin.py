@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.commands import ADMIN
 from bot.config import Settings
 from bot.filters import IsAdmin
-from bot.render import post_headline
+from bot.render import ECHO_LIMIT, post_headline, shorten
 from bot.services.digest import date_in_words
 from bot.services.links import PostRef, parse_ref, ref_from_reply
 from bot.services.mirror import Mirror
@@ -105,10 +105,12 @@ async def stats_text(storage: Storage, settings: Settings, clock: Clock, lang: s
             last_ok=_when(fetch.last_ok_at, settings, lang),
         )
     mirror = await _mirror_stats(storage, settings, lang)
+    topics = await _topic_stats(storage, int(midnight.timestamp()), lang)
     return t(
         lang,
         "stats",
         mirror=mirror,
+        topics=topics,
         total=posts.total,
         today=posts.recent,
         channels=channels or plain(lang, "stats_none"),
@@ -198,6 +200,25 @@ async def _mirror_stats(storage: Storage, settings: Settings, lang: str) -> str:
             plain(lang, "stats_mirror_failure", post=post_id, chat=chat_id, error=error[:80])
         )
     return "\n".join(lines)
+
+
+async def _topic_stats(storage: Storage, midnight: int, lang: str) -> str:
+    figures = await storage.topics.stats(midnight)
+    top = ", ".join(
+        plain(lang, "stats_topic", topic=shorten(text, ECHO_LIMIT), count=count)
+        for text, count in figures.most_followed
+    )
+    return plain(
+        lang,
+        "stats_topics",
+        topics=figures.topics,
+        readers=figures.readers,
+        sent=figures.sent_today,
+        unknown=figures.in_doubt_today,
+        failed=figures.failed_today,
+        waiting=figures.waiting,
+        top=top or plain(lang, "stats_none"),
+    )
 
 
 async def _find(storage: Storage, ref: PostRef) -> Post | None:

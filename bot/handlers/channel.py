@@ -8,6 +8,7 @@ from aiogram import F, Router
 from aiogram.types import Message, MessageReactionCountUpdated
 
 from bot.filters import FromSourceChannel
+from bot.services.alerts import AlertWorker
 from bot.services.ingest import STORED_CONTENT, from_channel, reaction_total
 from bot.services.mirror import Mirror
 from storage import Source, Storage
@@ -26,15 +27,24 @@ def create_router() -> Router:
 
 
 async def store_channel_post(
-    message: Message, storage: Storage, mirror: Mirror | None = None
+    message: Message,
+    storage: Storage,
+    mirror: Mirror | None = None,
+    alerts: AlertWorker | None = None,
 ) -> None:
-    result = await storage.posts.save(from_channel(message))
+    incoming = from_channel(message)
+    result = await storage.posts.save(incoming)
     if mirror is not None:
         await mirror.on_saved(
             result.post_id,
             result.outcome,
             source=Source.CHANNEL,
             album=message.media_group_id is not None,
+        )
+    if alerts is not None:
+        # Readers following a matching topic are owed an alert (a first store only).
+        await alerts.on_saved(
+            result, incoming.text, edited=message.edit_date is not None, date=message.date
         )
     log.info(
         "channel post %s chat_id=%s message_id=%s post_id=%s",

@@ -18,7 +18,7 @@ from aiogram.types import (
     Message,
 )
 
-from bot.callbacks import FeedPage, Menu, OpenPost, SearchPage
+from bot.callbacks import FeedPage, FollowSearch, Menu, OpenPost, SearchPage
 from bot.clock import Clock
 from bot.config import Settings
 from bot.post_view import send_post
@@ -26,6 +26,7 @@ from bot.render import feed_item, fit, snippet
 from bot.services import feed
 from bot.services.ingest import clean_text
 from bot.services.links import stored_id
+from bot.services.topics import MAX_TOPIC_WORDS
 from bot.texts import t
 from storage import PostSummary, Storage
 from storage.search_text import query_terms
@@ -339,6 +340,8 @@ async def _answer_search(
         return
     search_id = await storage.posts.save_search(text)
     answer, markup = await _search_page(storage, settings, clock, lang, search_id, text, 0)
+    if message.chat.type == ChatType.PRIVATE:
+        markup = _with_follow(markup, search_id, text, lang)
     await message.answer(answer, reply_markup=markup)
 
 
@@ -357,8 +360,24 @@ async def page_search(
     answer, markup = await _search_page(
         storage, settings, clock, lang, callback_data.q, text, callback_data.o
     )
+    if query.message is not None and query.message.chat.type == ChatType.PRIVATE:
+        markup = _with_follow(markup, callback_data.q, text, lang)
     await _edit(query, answer, markup)
     await query.answer()
+
+
+def _with_follow(
+    markup: InlineKeyboardMarkup | None, search_id: int, text: str, lang: str
+) -> InlineKeyboardMarkup | None:
+    """Search results with a "Follow" button for their words, when they can be a topic
+    (1 to MAX_TOPIC_WORDS words); with no results yet too: news may come later."""
+    if len(query_terms(text)) > MAX_TOPIC_WORDS:
+        return markup
+    button = InlineKeyboardButton(
+        text=t(lang, "search_follow"), callback_data=FollowSearch(q=search_id).pack()
+    )
+    rows = list(markup.inline_keyboard) if markup is not None else []
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, [button]])
 
 
 async def _search_page(
