@@ -13,7 +13,7 @@ from aiogram.utils.text_decorations import HtmlDecoration
 
 from bot.services.ingest import entities_from_records
 from bot.texts import t
-from storage import Post, PostSummary
+from storage import Entity, Post, PostSummary
 from storage.search_text import stems
 
 log = logging.getLogger(__name__)
@@ -59,15 +59,44 @@ html_decoration = _TelegramHtml()
 
 
 def post_html(post: Post) -> str:
-    """The post's text with every formatting entity where it was, as Telegram HTML."""
+    """The post's text with every formatting entity where it was, as Telegram HTML.
+
+    Formatting that cannot be rendered is left out with a warning naming the post, for
+    whoever wonders where it went: the text is always there.
+    """
+    entities = _within(post.text, post.entities)
+    if len(entities) < len(post.entities):
+        # aiogram would repeat the text for a negative length, and write empty tags for
+        # an entity past the end.
+        log.warning(
+            "post formatting outside its text dropped post_id=%s entities=%s",
+            post.id,
+            len(post.entities) - len(entities),
+        )
     try:
-        return html_decoration.unparse(post.text, entities_from_records(post.entities))
+        return html_decoration.unparse(post.text, entities_from_records(entities))
     except (AttributeError, UnicodeDecodeError) as error:
         # Entities Telegram does not send (a link without its URL, an edge inside an
-        # emoji's surrogate pair): the text unformatted rather than no post at all, and a
-        # line for whoever wonders where the post's formatting went.
-        log.warning("post formatting dropped post_id=%s: %r", post.id, error)
+        # emoji's surrogate pair): the text unformatted rather than no post at all.
+        reason = error.reason if isinstance(error, UnicodeDecodeError) else str(error)
+        log.warning(
+            "post formatting dropped post_id=%s: %s: %s", post.id, type(error).__name__, reason
+        )
         return html.escape(post.text, quote=False)
+
+
+def _within(text: str, entities: list[Entity]) -> list[Entity]:
+    """The entities that lie wholly inside the text (offsets count UTF-16 code units)."""
+    size = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    return [
+        entity
+        for entity in entities
+        if isinstance(offset := entity.get("offset"), int)
+        and isinstance(length := entity.get("length"), int)
+        and offset >= 0
+        and length > 0
+        and offset + length <= size
+    ]
 
 
 def shorten(text: str, limit: int) -> str:

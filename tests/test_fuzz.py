@@ -1066,6 +1066,13 @@ def admin_output_in(fake: FakeTelegram, chat_id: int) -> list[str]:
         reaction_update(1, 2**52),
         reaction_update(2, -1),
         reaction_update(3, 0),
+        # A negative length once made the opened post twice as long: refused as too long.
+        channel_update(
+            5,
+            "\u0301" * 4095,
+            entities=[{"type": "mention", "offset": 3, "length": -3}],
+            media_group_id="g1",
+        ),
     ]
 )
 @example(

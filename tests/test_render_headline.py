@@ -83,6 +83,33 @@ def test_formatting_that_cannot_be_rendered_is_dropped_with_a_warning(
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "post_id=4242" in warnings[0].getMessage()
+    assert len(warnings[0].getMessage()) < 200  # one line, not the post's bytes
+
+
+@pytest.mark.parametrize(
+    "entity",
+    [
+        {"type": "bold", "offset": 1, "length": -1},  # aiogram would repeat the text
+        {"type": "bold", "offset": 1, "length": 0},
+        {"type": "bold", "offset": -1, "length": 2},
+        {"type": "bold", "offset": 10, "length": 5},  # past the end: empty tags
+        {"type": "bold", "offset": 2, "length": 2**31},
+    ],
+)
+def test_formatting_outside_the_text_is_left_out_with_a_warning(
+    entity: Entity, caplog: pytest.LogCaptureFixture
+) -> None:
+    italic = {"type": "italic", "offset": 0, "length": 1}
+    with caplog.at_level(logging.WARNING, logger="bot.render"):
+        assert post_html(post("a<c", [italic, entity])) == "<i>a</i>&lt;c"
+    assert [r.getMessage() for r in caplog.records] == [
+        "post formatting outside its text dropped post_id=4242 entities=1"
+    ]
+
+
+def test_a_long_post_with_a_negative_length_is_not_doubled() -> None:
+    text = "\u0301" * 4095  # what the fuzz test found: 8190 characters, refused as too long
+    assert len(post_html(post(text, [{"type": "mention", "offset": 3, "length": -3}]))) == 4095
 
 
 def test_formatting_that_renders_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
