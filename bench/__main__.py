@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 #: Benchmark modules in bench/, each with `run(quick: bool) -> dict`.
-BENCHMARKS = ["ingest_pipeline", "reading", "delivery", "import_export", "load"]
+BENCHMARKS = ["ingest_pipeline", "reading", "delivery", "import_export", "load", "topics"]
 
 
 def main() -> None:
