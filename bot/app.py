@@ -25,11 +25,13 @@ from bot.pace import ChatPace
 from bot.polling import Poller
 from bot.services.digest import DigestService
 from bot.services.ingest import AlbumNotices, ChannelPolicy
+from bot.services.market import MarketService
 from bot.services.rates import RatesService
 from bot.services.topics import TopicService
 from bot.session import create_session
 from bot.telegram_retry import AnswerScope
 from storage import Storage
+from storage.market import MarketRepository
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +88,16 @@ def create_dispatcher(
     # Set after construction: Dispatcher(storage=…) is aiogram's FSM storage.
     dp["storage"] = storage
     dp["rates"] = rates = RatesService.from_settings(settings, http, storage.rates)
+    # Exchange offices' quotes per city; "now" from the bot's clock judges their age.
+    dp["market"] = market = MarketService.from_settings(
+        settings, http, MarketRepository(storage.db), now=clock
+    )
     dp["digests"] = DigestService(
-        storage.posts, rates, digest_time=settings.digest_time, tz=settings.timezone
+        storage.posts,
+        rates,
+        digest_time=settings.digest_time,
+        tz=settings.timezone,
+        market=market,
     )
     # The matching index of followed topics; loaded from the database at start.
     dp["topics"] = TopicService(storage, clock)

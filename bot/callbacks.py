@@ -76,3 +76,12 @@ class DropTopic(CallbackData, prefix="uf"):
     """Stop following topic `id` (only the reader's own)."""
 
     id: RowId
+
+
+class MarketView(CallbackData, prefix="mk"):
+    """A city's rates ("r", as /rates shows them) or its best exchange offices ("m", as
+    /rates market does). Pressing it also makes `c` the reader's city."""
+
+    # A slug as MARKET_CITIES allows; whether it is still configured, the handler checks.
+    c: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
+    v: Literal["r", "m"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -24,6 +25,15 @@ WIDTH_PX, HEIGHT_PX, DPI = 1200, 800, 100
 # matplotlib's caches (fonts, text layout) are not thread-safe; charts are drawn in a
 # worker thread so as not to stall the event loop, one at a time.
 _DRAWING = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A line drawn beside the official rate (the exchange offices' buy and sell)."""
+
+    label: str
+    points: Sequence[tuple[date, Decimal]] = field(default_factory=list)
+    color: str = "#2e7d32"
 
 
 def series(history: Sequence[Rate]) -> list[tuple[date, Decimal]]:
@@ -44,8 +54,12 @@ def build_figure(
     title: str,
     ylabel: str,
     number: Callable[[float], str],
+    label: str | None = None,
+    others: Sequence[Line] = (),
 ) -> Figure:
-    """The chart as a Figure (tests look at its data); `number` formats axis values."""
+    """The chart as a Figure (tests look at its data); `number` formats axis values.
+
+    `others` are drawn thinner beside the main line, with a legend naming each."""
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
@@ -58,7 +72,20 @@ def build_figure(
         linewidth=4,
         marker="o" if len(points) <= 40 else None,
         markersize=7,
+        label=label,
     )
+    for other in others:
+        axes.plot(
+            [day for day, _ in other.points],  # type: ignore[arg-type]  # dates, as above
+            [float(value) for _, value in other.points],
+            color=other.color,
+            linewidth=2.5,
+            marker="o" if len(other.points) <= 40 else None,
+            markersize=5,
+            label=other.label,
+        )
+    if others:
+        axes.legend(fontsize=16, loc="best")
     if values:
         axes.annotate(
             number(values[-1]),
@@ -74,7 +101,8 @@ def build_figure(
     axes.set_ylabel(ylabel, fontsize=20)
     axes.tick_params(labelsize=18)
     axes.grid(True, alpha=0.35)
-    span = (days[-1] - days[0]).days if days else 0
+    every_day = sorted({*days, *(day for other in others for day, _ in other.points)})
+    span = (every_day[-1] - every_day[0]).days if every_day else 0
     # matplotlib.dates has no type hints yet. Whole days only: the automatic locator
     # would put hours between the few days of a short history.
     locator: DateLocator = (
@@ -105,8 +133,12 @@ def render_chart(
     title: str,
     ylabel: str,
     number: Callable[[float], str],
+    label: str | None = None,
+    others: Sequence[Line] = (),
 ) -> bytes:
-    """A 1200×800 PNG line chart of the points."""
+    """A 1200×800 PNG line chart of the points (and of `others` beside them)."""
     with _DRAWING:
-        figure = build_figure(points, title=title, ylabel=ylabel, number=number)
+        figure = build_figure(
+            points, title=title, ylabel=ylabel, number=number, label=label, others=others
+        )
     return to_png(figure)

@@ -26,7 +26,8 @@ RU: Final[dict[str, str]] = {
         "/digest [дата] — обзор главных новостей\n"
         "/subscribe [ЧЧ:ММ] — получать дайджест каждое утро\n"
         "/unsubscribe — отписаться от дайджеста\n"
-        "/rates — курсы тенге\n"
+        "/rates [ГОРОД] — курсы тенге: Нацбанк и обменники\n"
+        "/rates market [ГОРОД] — где выгоднее обменять\n"
         "/convert СУММА ВАЛЮТА [ВАЛЮТА] — конвертер"
     ),
     "help_admin": (
@@ -155,7 +156,7 @@ RU: Final[dict[str, str]] = {
     "cmd_digest": "Обзор главных новостей",
     "cmd_subscribe": "Подписка на дайджест",
     "cmd_unsubscribe": "Отписаться от дайджеста",
-    "cmd_rates": "Курсы тенге",
+    "cmd_rates": "Курсы тенге: Нацбанк и обменники",
     "cmd_convert": "Конвертер валют",
     "cmd_follow": "Следить за темой",
     "cmd_following": "Мои темы",
@@ -297,6 +298,66 @@ RU: Final[dict[str, str]] = {
     ),
     "chart_title": "{quant} {code} в тенге, {days} дней",
     "chart_axis": "₸ за {quant} {code}",
+    # Exchange offices' market rates (bot/services/market/, bot/handlers/rates.py).
+    "market_line": " · обменники {buy} / {sell}",
+    "market_source": (
+        "🏦 Обменники — {city}: покупка / продажа, медиана по {offices} обменникам "
+        "({source}), котировки на {time}"
+    ),
+    "market_stale": (
+        "⚠️ {source} сейчас не отвечает: курсы обменников — последние сохранённые, на {time}."
+    ),
+    "market_unavailable": (
+        "ℹ️ Курсов обменников ({city}) сейчас нет: {source} не отвечает или не даёт свежих "
+        "котировок."
+    ),
+    "market_title": "🏦 <b>Обменники — {city}</b>: где выгоднее ({source}, котировки на {time})",
+    "market_currency": (
+        "{flag}<b>{code}</b>: покупка {buy} / продажа {sell} ₸ (медиана по {offices} обменникам)"
+    ),
+    "market_best_buy": "   💰 продать: {name} — <b>{price} ₸</b>{address}",
+    "market_best_sell": "   🛒 купить: {name} — <b>{price} ₸</b>{address}",
+    "market_missing": "{code}: обменники его сейчас не котируют",
+    "market_none": (
+        "😔 Курсов обменников ({city}) сейчас нет: {source} не отвечает или не даёт свежих "
+        "котировок. Курс Нацбанка — /rates."
+    ),
+    "market_footer": "Другой город — кнопками ниже или <code>/rates Астана</code>",
+    "market_button": "🏦 Где выгоднее",
+    "market_rates_button": "💱 Все курсы",
+    "market_unknown_city": (
+        "Не знаю город «{word}». Курсы обменников есть для городов: {cities}. "
+        "Например: <code>/rates market {example}</code>"
+    ),
+    "rates_unknown_word": (
+        "Не знаю валюту или город «{word}». Города: {cities}. Например: "
+        "<code>/rates {example}</code>, <code>/rates cny gbp</code>, "
+        "<code>/rates market</code>, <code>/rates chart usd 90</code>."
+    ),
+    "digest_market": "💵 {rates} — обменники, {city} ({source})",
+    "convert_market_pays": (
+        "🏦 Обменник купит {amount} {source} за <b>{pays} ₸</b>, продаст за <b>{asks} ₸</b>"
+    ),
+    "convert_market_tenge": (
+        "🏦 В обменнике на {amount} ₸ купите <b>{buys} {target}</b>; "
+        "{amount} ₸ выручите, продав <b>{sells} {target}</b>"
+    ),
+    "convert_market_cross": (
+        "🏦 В обменнике через тенге: {amount} {source} = <b>{result} {target}</b>"
+    ),
+    "convert_market_used": "Обменники — {city} ({source}), медианы на {time}: {rates}",
+    "chart_official": "Нацбанк",
+    "chart_market_buy": "Обменники, покупка ({city})",
+    "chart_market_sell": "Обменники, продажа ({city})",
+    "chart_market_caption": "Обменники ({city}, {source}): покупка {buy} ₸ / продажа {sell} ₸",
+    "city_almaty": "Алматы",
+    "city_astana": "Астана",
+    "city_shymkent": "Шымкент",
+    "city_karaganda": "Караганда",
+    "city_aktobe": "Актобе",
+    "city_pavlodar": "Павлодар",
+    "city_oskemen": "Усть-Каменогорск",
+    "city_atyrau": "Атырау",
     "chart_caption": (
         "{quant} {code} в тенге с {first_date} по {last_date}\n"
         "Первый: {first} ₸ · последний: {last} ₸\n"
@@ -319,7 +380,8 @@ EN: Final[dict[str, str]] = {
         "/digest [date] — the day's top stories\n"
         "/subscribe [HH:MM] — get the digest every morning\n"
         "/unsubscribe — stop the digest\n"
-        "/rates — tenge exchange rates\n"
+        "/rates [CITY] — tenge rates: National Bank and exchange offices\n"
+        "/rates market [CITY] — the best exchange offices\n"
         "/convert AMOUNT CUR [CUR] — currency converter"
     ),
     "help_admin": (
@@ -445,7 +507,7 @@ EN: Final[dict[str, str]] = {
     "cmd_digest": "The day's top stories",
     "cmd_subscribe": "Subscribe to the digest",
     "cmd_unsubscribe": "Unsubscribe from the digest",
-    "cmd_rates": "Tenge exchange rates",
+    "cmd_rates": "Tenge rates: National Bank and exchange offices",
     "cmd_convert": "Currency converter",
     "cmd_follow": "Follow a topic",
     "cmd_following": "Your topics",
@@ -585,6 +647,69 @@ EN: Final[dict[str, str]] = {
     ),
     "chart_title": "{quant} {code} in tenge, {days} days",
     "chart_axis": "₸ per {quant} {code}",
+    # Exchange offices' market rates (bot/services/market/, bot/handlers/rates.py).
+    "market_line": " · exchange offices {buy} / {sell}",
+    "market_source": (
+        "🏦 Exchange offices — {city}: buy / sell, median of {offices} offices ({source}), "
+        "quotes as of {time}"
+    ),
+    "market_stale": (
+        "⚠️ {source} is not answering: the exchange offices' rates are the last stored, "
+        "as of {time}."
+    ),
+    "market_unavailable": (
+        "ℹ️ No exchange office rates for {city} right now: {source} is not answering or has "
+        "no fresh quotes."
+    ),
+    "market_title": (
+        "🏦 <b>Exchange offices — {city}</b>: the best deals ({source}, quotes as of {time})"
+    ),
+    "market_currency": (
+        "{flag}<b>{code}</b>: buy {buy} / sell {sell} ₸ (median of {offices} offices)"
+    ),
+    "market_best_buy": "   💰 sell at: {name} — <b>{price} ₸</b>{address}",
+    "market_best_sell": "   🛒 buy at: {name} — <b>{price} ₸</b>{address}",
+    "market_missing": "{code}: no exchange office quotes it right now",
+    "market_none": (
+        "😔 No exchange office rates for {city} right now: {source} is not answering or has "
+        "no fresh quotes. The National Bank's rates: /rates."
+    ),
+    "market_footer": "Another city: the buttons below or <code>/rates Astana</code>",
+    "market_button": "🏦 Best deals",
+    "market_rates_button": "💱 All rates",
+    "market_unknown_city": (
+        "I don't know the city “{word}”. Exchange office rates are there for: {cities}. "
+        "For example: <code>/rates market {example}</code>"
+    ),
+    "rates_unknown_word": (
+        "I don't know the currency or city “{word}”. Cities: {cities}. For example: "
+        "<code>/rates {example}</code>, <code>/rates cny gbp</code>, "
+        "<code>/rates market</code>, <code>/rates chart usd 90</code>."
+    ),
+    "digest_market": "💵 {rates} — exchange offices, {city} ({source})",
+    "convert_market_pays": (
+        "🏦 An exchange office pays <b>{pays} ₸</b> for {amount} {source} and asks <b>{asks} ₸</b>"
+    ),
+    "convert_market_tenge": (
+        "🏦 At an exchange office {amount} ₸ buys <b>{buys} {target}</b>; selling "
+        "<b>{sells} {target}</b> brings {amount} ₸"
+    ),
+    "convert_market_cross": (
+        "🏦 At an exchange office, through the tenge: {amount} {source} = <b>{result} {target}</b>"
+    ),
+    "convert_market_used": "Exchange offices — {city} ({source}), medians as of {time}: {rates}",
+    "chart_official": "National Bank",
+    "chart_market_buy": "Exchange offices, buy ({city})",
+    "chart_market_sell": "Exchange offices, sell ({city})",
+    "chart_market_caption": "Exchange offices ({city}, {source}): buy {buy} ₸ / sell {sell} ₸",
+    "city_almaty": "Almaty",
+    "city_astana": "Astana",
+    "city_shymkent": "Shymkent",
+    "city_karaganda": "Karaganda",
+    "city_aktobe": "Aktobe",
+    "city_pavlodar": "Pavlodar",
+    "city_oskemen": "Oskemen",
+    "city_atyrau": "Atyrau",
     "chart_caption": (
         "{quant} {code} in tenge from {first_date} to {last_date}\n"
         "First: {first} ₸ · last: {last} ₸\n"

@@ -67,6 +67,8 @@ def make_settings(fake_url: str, db_path: Path, **overrides: Any) -> Settings:
         # serves one, and no test ever reaches the real National Bank.
         "rates_url": "http://127.0.0.1:9/rss/rates_all.xml",
         "rates_history_url": "http://127.0.0.1:9/rss/get_rates.cfm?fdate={date}",
+        # Nor kurs.kz: exchange offices' quotes come only from a test's own server.
+        "market_rates_url": "http://127.0.0.1:9/site/index?city={city}",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -18,6 +18,7 @@ def bot_command(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         BOT_TOKEN=TOKEN,
         DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
         RATES_URL="http://127.0.0.1:9/rss/rates_all.xml",
+        MARKET_RATES_URL="http://127.0.0.1:9/site/index?city={city}",
     )
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],

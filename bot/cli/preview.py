@@ -38,7 +38,9 @@ async def render(args: argparse.Namespace, settings: Settings, storage: Storage)
     from bot.app import create_http_client
     from bot.handlers.news import parse_window, render_feed, top_text
     from bot.handlers.rates import rates_text
+    from bot.services.market import MarketService
     from bot.services.rates import RatesService
+    from storage.market import MarketRepository
 
     lang, now = args.lang, system_clock()
     if args.what == "latest":
@@ -56,21 +58,34 @@ async def render(args: argparse.Namespace, settings: Settings, storage: Storage)
         return (await top_text(storage, settings, now, lang, window))[0]
     async with create_http_client() as http:
         rates = RatesService.from_settings(settings, http, storage.rates)
+        market = MarketService.from_settings(settings, http, MarketRepository(storage.db))
         try:
             if args.what == "rates":
-                return await rates_text(rates, settings.rates_currencies, lang)
+                return await rates_text(
+                    rates,
+                    settings.rates_currencies,
+                    lang,
+                    market=market,
+                    city=market.default_city,
+                    tz=settings.timezone,
+                )
             today = now.astimezone(settings.timezone).date()
             try:
                 day = parse_day(args.arg, today)
             except DateError as error:
                 raise ValueError(t(lang, str(error))) from None
             digests = DigestService(
-                storage.posts, rates, digest_time=settings.digest_time, tz=settings.timezone
+                storage.posts,
+                rates,
+                digest_time=settings.digest_time,
+                tz=settings.timezone,
+                market=market,
             )
             return await digests.text(day, lang, today=today)
         finally:
             # A fetch still waiting on a hanging feed ends before its HTTP client closes.
             await rates.aclose()
+            await market.aclose()
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

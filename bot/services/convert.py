@@ -185,6 +185,13 @@ def format_number(value: Decimal, lang: str, places: int = 2) -> str:
     return text
 
 
+def format_short(value: Decimal, lang: str) -> str:
+    """A price as the outlet's widget writes it: at most kopecks, no trailing zeros
+    ("517,3", "560", "5,79")."""
+    rounded = value.quantize(Decimal("0.01"), ROUND_HALF_UP).normalize()
+    return format_number(rounded, lang, max(0, -int(rounded.as_tuple().exponent)))
+
+
 def format_money(value: Decimal, lang: str) -> str:
     rounded, places = round_money(value)
     return format_number(rounded, lang, places)

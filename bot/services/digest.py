@@ -1,12 +1,14 @@
 """The morning digest: which posts, for which day, and how it reads.
 
 The digest for local date D covers the 24 hours from D−1 at DIGEST_TIME to D at
-DIGEST_TIME in TIMEZONE, ranked as /top ranks, with a line of the day's rates when the
-rates service has them.
+DIGEST_TIME in TIMEZONE, ranked as /top ranks, with a line of the day's rates: what the
+exchange offices of the reader's city pay and ask, as the outlet's own widget shows them,
+or the National Bank's official rates when there are no current market quotes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import sqlite3
@@ -15,7 +17,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.render import MESSAGE_LIMIT, post_headline, post_link, split_emoji
-from bot.services.convert import format_number
+from bot.services.convert import format_number, format_short
+from bot.services.market import MarketService, MarketSnapshot
+from bot.services.market.cities import city_name
 from bot.services.rates import RatesService
 from bot.texts import t
 from storage import PostRepository, PostSummary, StorageUnavailable
@@ -135,6 +139,25 @@ def rates_line(rates: Sequence[Rate], lang: str) -> str:
     return t(lang, "digest_rates", rates=" · ".join(parts))
 
 
+def market_line(snapshot: MarketSnapshot, codes: Sequence[str], lang: str) -> str | None:
+    """The market line: "💵 USD 517,3/519,9 · EUR 560/565 · RUB 5,5/5,8 — обменники, Алматы
+    (kurs.kz)": what
+    offices pay / ask, in the outlet's form; None when they quote none of `codes`."""
+    parts = [
+        f"{rate.code} {format_short(rate.buy, lang)}/{format_short(rate.sell, lang)}"
+        for rate in snapshot.pick(codes)
+    ]
+    if not parts:
+        return None
+    return t(
+        lang,
+        "digest_market",
+        rates=" · ".join(parts),
+        city=city_name(snapshot.city, lang),
+        source=snapshot.source,
+    )
+
+
 def compose(
     day: date,
     posts: Sequence[PostSummary],
@@ -142,8 +165,10 @@ def compose(
     lang: str,
     *,
     today: date,
+    market: str | None = None,
 ) -> str:
-    """The digest's HTML: greeting with the date in words, the posts, the rates."""
+    """The digest's HTML: greeting with the date in words, the posts, the rates (the
+    market's line when there is one, else the official rates)."""
     when = date_in_words(day, lang, today=today)
     if not posts:
         text = t(lang, "digest_empty", date=when)
@@ -154,7 +179,9 @@ def compose(
             link = post_link(post.channel_id, post.channel_username, post.message_id)
             lines.append(f'{emoji} <a href="{html.escape(link)}">{html.escape(title)}</a>')
         text = "\n".join(lines)
-    if rates:
+    if market:
+        text += "\n\n" + market
+    elif rates:
         text += "\n\n" + rates_line(rates, lang)
     return text[:MESSAGE_LIMIT]
 
@@ -167,19 +194,48 @@ class DigestService:
         *,
         digest_time: time,
         tz: ZoneInfo,
+        market: MarketService | None = None,
     ) -> None:
         self.posts = posts
         self.rates = rates
         self.digest_time = digest_time
         self.tz = tz
+        self.market = market
 
     async def posts_of(self, day: date) -> list[PostSummary]:
         start, end = window(day, self.digest_time, self.tz)
         return await self.posts.top_between(start, end, DIGEST_SIZE)
 
-    async def text(self, day: date, lang: str, *, today: date) -> str:
-        posts, rates = await self.posts_of(day), await self._rates(day, today)
-        return compose(day, posts, rates, lang, today=today)
+    async def text(self, day: date, lang: str, *, today: date, city: str | None = None) -> str:
+        """The digest of `day` in `lang`, with the market rates of `city` (the default city
+        when None)."""
+        posts = await self.posts_of(day)
+        # Side by side: each source has the reader's budget, and they share it.
+        rates, market = await asyncio.gather(
+            self._rates(day, today), self._market(day, today, city)
+        )
+        codes = self.rates.currencies if self.rates is not None else ["USD", "EUR", "RUB"]
+        line = None if market is None else market_line(market, codes, lang)
+        return compose(day, posts, rates, lang, today=today, market=line)
+
+    async def cities_of(self, chat_ids: Sequence[int]) -> dict[int, str | None]:
+        """Each chat's city for its digest; None everywhere without market rates."""
+        if self.market is None:
+            return dict.fromkeys(chat_ids)
+        return dict(await self.market.cities_of(chat_ids))
+
+    async def _market(self, day: date, today: date, city: str | None) -> MarketSnapshot | None:
+        """Today's market rates if current; for a past day, the last stored by its digest
+        hour and no older than the quotes' age limit. None: the official rates instead."""
+        if self.market is None:
+            return None
+        city = city or self.market.default_city
+        if day == today:
+            snapshot = await self.market.current(city)
+            return snapshot if self.market.current_enough(snapshot) else None
+        _, end = window(day, self.digest_time, self.tz)
+        snapshot = await self.market.stored(city, since=end - self.market.max_age, until=end)
+        return snapshot if snapshot.rates else None
 
     async def _rates(self, day: date, today: date) -> list[Rate] | None:
         """Today's rates from the service; a past day's from what was stored that day."""

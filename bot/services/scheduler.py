@@ -156,14 +156,16 @@ class DigestScheduler:
                 if progress is not None:
                     await _quietly(progress(report))
                 return report
+            # One text per language and city: each reader gets their city's market rates.
+            cities = await self.digest.cities_of([s.chat_id for s in targets])
             texts = {
-                lang: await self.digest.text(day, lang, today=self.today())
-                for lang in {s.lang for s in targets}
+                (lang, city): await self.digest.text(day, lang, today=self.today(), city=city)
+                for lang, city in {(s.lang, cities.get(s.chat_id)) for s in targets}
             }
             log.info("digest delivery day=%s chats=%s", day, len(targets))
 
             def job(sub: Subscriber) -> Job:
-                text = texts[sub.lang]
+                text = texts[sub.lang, cities.get(sub.chat_id)]
 
                 async def send(bot: Bot, chat_id: int) -> object:
                     return await bot.send_message(chat_id, text)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.texts import LANGUAGES, RU
+
 # The slug kurs.kz uses for a city, and the other names people call it by. A slug of
 # MARKET_CITIES not listed here is still known by the slug itself.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -29,3 +31,13 @@ def city_slug(word: str, cities: Sequence[str]) -> str | None:
         if key == slug or key in ALIASES.get(slug, ()):
             return slug
     return None
+
+
+def city_name(slug: str, lang: str) -> str:
+    """A city's name: "Астана" for astana; a slug the texts do not name, capitalised."""
+    texts = LANGUAGES.get(lang, RU)
+    return texts.get(f"city_{slug}") or slug.replace("-", " ").title()
+
+
+def city_list(cities: Sequence[str], lang: str) -> str:
+    return ", ".join(city_name(slug, lang) for slug in cities)
