@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import json
 import os
 import random
@@ -68,7 +69,9 @@ def make_topics(rng: random.Random, vocabulary: list[str], count: int, readers: 
     """(chat_id, text, stems key) for `count` topics, `count // readers` per reader,
     distinct per reader as the bot keeps them."""
     words = vocabulary[SKIP_RANKS:]
-    weights = [1 / rank**ZIPF_EXPONENT for rank in range(1, len(words) + 1)]
+    cum_weights = list(
+        itertools.accumulate(1 / rank**ZIPF_EXPONENT for rank in range(1, len(words) + 1))
+    )
     per_reader = count // readers
     rows = []
     for reader in range(readers):
@@ -76,7 +79,7 @@ def make_topics(rng: random.Random, vocabulary: list[str], count: int, readers: 
         seen: set[str] = set()
         while len(seen) < per_reader:
             n = rng.choices(WORD_COUNTS, WORD_WEIGHTS)[0]
-            text = " ".join(rng.choices(words, weights=weights, k=n))
+            text = " ".join(rng.choices(words, cum_weights=cum_weights, k=n))
             try:
                 topic = parse_topic(text)
             except ValueError:

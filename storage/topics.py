@@ -49,12 +49,15 @@ class TopicReader:
     active: bool
 
 
-@dataclass(frozen=True, slots=True)
-class TopicMatch:
-    """A post matched some of one reader's topics (their texts, as the reader typed)."""
+#: Readers a post matched: chat id → the texts of their matching topics, one per line
+#: (a topic's text has no line breaks). Plain ints and strings, for the garbage collector's
+#: sake: see TopicIndex.match_stems.
+TopicMatches = dict[int, str]
 
-    chat_id: int
-    topics: list[str]
+
+def matched_topics(lines: str) -> list[str]:
+    """A reader's matching topics, in a stable order."""
+    return sorted(lines.split("\n"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +223,7 @@ class TopicRepository:
             return await cursor.fetchone() is not None
 
     async def record_matches(
-        self, post_id: int, matches: Sequence[TopicMatch], *, now: int, quiet_until: int | None
+        self, post_id: int, matches: TopicMatches, *, now: int, quiet_until: int | None
     ) -> int:
         """Owe each matched reader one alert about the post (once: a reader already owed
         or sent one is left alone), and mark the post matched. `quiet_until` is when the
@@ -244,20 +247,20 @@ class TopicRepository:
                   FROM topic_readers WHERE chat_id = ? AND active = 1
                 ON CONFLICT DO NOTHING
                 """,
-                [
+                (
                     (
                         post_id,
-                        json.dumps(match.topics, ensure_ascii=False),
+                        json.dumps(matched_topics(lines), ensure_ascii=False),
                         int(night),
                         int(night),
                         quiet_until or now,
                         now,
                         now,
                         now,
-                        match.chat_id,
+                        chat_id,
                     )
-                    for match in matches
-                ],
+                    for chat_id, lines in sorted(matches.items())
+                ),
             )
             return cursor.rowcount
 

