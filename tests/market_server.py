@@ -7,7 +7,6 @@ for the next requests (see tests/rates_server.py), `hold()` keeps answers waitin
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import deque
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.local_server import LocalServer
 from tests.rates_server import Misbehaviour, Request
 
 CAPTURE = Path(__file__).parent / "data" / "kurs" / "kurs-kz-almaty-2019-03-13-punkts.json"
@@ -65,15 +65,11 @@ def capture_page() -> bytes:
 
 
 @dataclass
-class MarketServer:
+class MarketServer(LocalServer):
     pages: dict[str, bytes] = field(default_factory=lambda: {"almaty": capture_page()})
     requests: list[Request] = field(default_factory=list)
     in_flight: int = 0
-    url: str = ""
     _queue: deque[Misbehaviour] = field(default_factory=deque)
-    _gate: asyncio.Event | None = None
-    _release: asyncio.Event = field(default_factory=asyncio.Event)
-    _runner: web.AppRunner | None = None
 
     @property
     def market_url(self) -> str:
@@ -85,33 +81,8 @@ class MarketServer:
     def script(self, *behaviours: Misbehaviour) -> None:
         self._queue.extend(behaviours)
 
-    def hold(self) -> asyncio.Event:
-        self._gate = asyncio.Event()
-        return self._gate
-
-    async def start(self) -> MarketServer:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/site/index", self._index)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def stop(self) -> None:
-        self._release.set()
-        if self._gate is not None:
-            self._gate.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> MarketServer:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(Request(request.path, dict(request.query), dict(request.headers)))

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from tests.local_server import LocalServer
+
 DATA = Path(__file__).parent / "data" / "nbk"
 RSS_2016 = "rates_all_2016-04-18.xml"
 DAYS = ("01.04.2026", "02.04.2026", "03.04.2026")
@@ -76,17 +78,13 @@ class Request:
 
 
 @dataclass
-class RatesServer:
+class RatesServer(LocalServer):
     current: bytes = field(default_factory=lambda: capture(RSS_2016))
     requests: list[Request] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
-    url: str = ""
     _queue: deque[Misbehaviour] = field(default_factory=deque)
-    _gate: asyncio.Event | None = None
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
-    _release: asyncio.Event = field(default_factory=asyncio.Event)
-    _runner: web.AppRunner | None = None
 
     @property
     def rates_url(self) -> str:
@@ -100,39 +98,13 @@ class RatesServer:
         """Answer the next requests with these, in order; then serve the feed again."""
         self._queue.extend(behaviours)
 
-    def hold(self) -> asyncio.Event:
-        """Keep responses waiting until the returned event is set."""
-        self._gate = asyncio.Event()
-        return self._gate
-
     async def wait_requests(self, count: int, within: float = 10) -> None:
         async with asyncio.timeout(within), self._arrived:
             await self._arrived.wait_for(lambda: len(self.requests) >= count)
 
-    async def start(self) -> RatesServer:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/rss/rates_all.xml", self._rates_all)
         app.router.add_get("/rss/get_rates.cfm", self._get_rates)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def stop(self) -> None:
-        self._release.set()
-        if self._gate is not None:
-            self._gate.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> RatesServer:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     async def _rates_all(self, request: web.Request) -> web.StreamResponse:
         return await self._answer(request, self.current)

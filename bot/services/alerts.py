@@ -12,7 +12,6 @@ them waits until 07:00; the night's alerts then go to that reader as one message
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 from collections.abc import Awaitable, Callable
@@ -24,10 +23,11 @@ from aiogram import Bot
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import OpenPost
-from bot.clock import Clock, wait_set
+from bot.clock import Clock
 from bot.render import fit, local_time, post_headline, post_link, split_emoji
 from bot.services.delivery import Delivery, Job, Outcome, Result
 from bot.services.topics import TopicService, quiet_until
+from bot.services.worker import Worker
 from bot.texts import plain
 from storage import AlertStatus, DueAlert, Post, SaveOutcome, SaveResult, Storage
 
@@ -55,7 +55,14 @@ class _Batch:
         return [alert.post_id for alert in self.alerts]
 
 
-class AlertWorker:
+class AlertWorker(Worker):
+    task_name = "topic-alerts"
+    log = log
+    failure_message = "topic alerts pass failed"
+    # due() hands out at most 1000 rows a pass: a post that matches more readers sends the
+    # rest straight after, not a tick later each.
+    drain = True
+
     def __init__(
         self,
         storage: Storage,
@@ -65,14 +72,12 @@ class AlertWorker:
         tz: ZoneInfo,
         clock: Clock,
     ) -> None:
+        super().__init__()
         self.storage = storage
         self.delivery = delivery
         self.topics = topics
         self.tz = tz
         self.clock = clock
-        self._wake = asyncio.Event()
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def _now(self) -> int:
         return int(self.clock().timestamp())
@@ -105,36 +110,20 @@ class AlertWorker:
         )
         if added:
             log.info("topic alerts owed post_id=%s readers=%s", result.post_id, added)
-            self._wake.set()
+            self.wake()
         return added
 
     # -- the worker ----------------------------------------------------------------------
 
-    async def start(self) -> None:
+    def tick_seconds(self) -> float:
+        return TICK_SECONDS
+
+    async def prepare(self) -> None:
         unknown = await self.storage.topics.resolve_in_flight(now=self._now())
         if unknown:
             log.warning("topic alerts in flight when the bot stopped: %s, not sent again", unknown)
         loaded = await self.topics.load()
         log.info("topics loaded: %s", loaded)
-        self._task = asyncio.create_task(self._run(), name="topic-alerts")
-
-    async def stop(self) -> None:
-        """Sends in flight finish; nothing new starts."""
-        self._stop.set()
-        self._wake.set()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                while await self.work_once() and not self._stop.is_set():
-                    pass
-            except Exception:
-                # Alerts must outlive a bad moment (a locked database, say).
-                log.exception("topic alerts pass failed")
-            await wait_set(self._wake, TICK_SECONDS)
 
     async def work_once(self) -> int:
         """Send every alert that is due now; returns how many ledger rows were handled."""

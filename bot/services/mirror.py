@@ -12,7 +12,6 @@ still is copied alone when it comes.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -30,10 +29,10 @@ from aiogram.types import (
     Message,
 )
 
-from bot.clock import wait_set
 from bot.config import Settings
 from bot.services.delivery import Delivery, Job, Outcome, Result
 from bot.services.ingest import entities_from_records
+from bot.services.worker import Worker
 from bot.telegram_errors import refused_formatting
 from storage import CopyStatus, CopyTask, Post, PostPart, SaveOutcome, Source, Storage
 from storage.mirror import CopiedMessage
@@ -61,7 +60,11 @@ def _not_modified(error: TelegramBadRequest) -> bool:
     return "message is not modified" in error.message.lower()
 
 
-class Mirror:
+class Mirror(Worker):
+    task_name = "mirror"
+    log = log
+    failure_message = "mirror pass failed"
+
     def __init__(
         self,
         storage: Storage,
@@ -70,14 +73,12 @@ class Mirror:
         *,
         now: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__()
         self.storage = storage
         self.delivery = delivery
         self.targets = list(settings.mirror_chat_ids)
         self.mirror_forwards = settings.mirror_forwards
         self.now = now
-        self._wake = asyncio.Event()
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     # -- what handlers call ------------------------------------------------------------
 
@@ -98,40 +99,26 @@ class Mirror:
             await self.storage.mirror.enqueue(post_id, self.targets, ready_at=ready)
         if outcome in (SaveOutcome.UPDATED, SaveOutcome.PART_ADDED):
             await self.storage.mirror.request_edit(post_id, ready_at=ready)
-        self._wake.set()
+        self.wake()
 
     async def delete(self, post_id: int) -> None:
         await self.storage.mirror.request_delete(post_id)
-        self._wake.set()
+        self.wake()
 
     async def retry(self) -> int:
         count = await self.storage.mirror.retry_failed()
-        self._wake.set()
+        self.wake()
         return count
 
     # -- the worker ----------------------------------------------------------------------
 
-    async def start(self) -> None:
+    def tick_seconds(self) -> float:
+        return TICK_SECONDS
+
+    async def prepare(self) -> None:
         unknown = await self.storage.mirror.resolve_in_flight()
         if unknown:
             log.warning("mirror copies in flight when the bot stopped: %s, marked unknown", unknown)
-        self._task = asyncio.create_task(self._run(), name="mirror")
-
-    async def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                await self.work_once()
-            except Exception:
-                # The mirror must outlive a bad moment (a locked database, say).
-                log.exception("mirror pass failed")
-            await wait_set(self._wake, TICK_SECONDS)
 
     async def work_once(self) -> int:
         """Do everything that is due now; returns how many tasks were handled."""
