@@ -81,10 +81,6 @@ class GetRawUpdates(TelegramMethod[list[dict[str, Any]]]):
     allowed_updates: list[str] | None = None
 
 
-#: Keeps an update that cannot be read (id, its JSON, why) where an operator finds it.
-SetAside = Callable[[int, str, str], Awaitable[None]]
-
-
 class Poller:
     def __init__(
         self,
