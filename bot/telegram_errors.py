@@ -18,13 +18,19 @@ nothing when repeated (an edit, a getMe, setMyCommands, answering a button) may 
 from __future__ import annotations
 
 import asyncio
+import re
 from http import HTTPStatus
 from typing import Any
 
 import aiohttp
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramNetworkError
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
@@ -49,7 +55,10 @@ class UnreadableAnswer(ClientDecodeError):
 
 
 class ReadingSession(AiohttpSession):
-    """aiogram's aiohttp session, whose decode errors also tell the HTTP status."""
+    """aiogram's aiohttp session, whose decode errors also tell the HTTP status, and which
+    reads a 429 without `parameters` (as Telegram answered until 2016, and as some Bot API
+    servers still do) as flood control: aiogram would raise a plain TelegramAPIError, which
+    nothing waits out."""
 
     def check_response(
         self,
@@ -64,6 +73,26 @@ class ReadingSession(AiohttpSession):
             if isinstance(error, UnreadableAnswer):
                 raise
             raise UnreadableAnswer(status_code, error, method) from error
+        except TelegramRetryAfter:
+            raise
+        except TelegramAPIError as error:
+            if status_code != HTTPStatus.TOO_MANY_REQUESTS:
+                raise
+            raise TelegramRetryAfter(
+                method=method, message=error.message, retry_after=retry_after_in(error.message)
+            ) from error
+
+
+#: "Too Many Requests: retry after 3": the wait told in words only.
+_RETRY_AFTER_WORDS = re.compile(r"retry after (\d+)", re.IGNORECASE)
+#: The wait when a 429 tells none at all.
+DEFAULT_RETRY_AFTER = 1
+
+
+def retry_after_in(description: str) -> int:
+    """Seconds to wait that a 429's description tells, or DEFAULT_RETRY_AFTER."""
+    found = _RETRY_AFTER_WORDS.search(description)
+    return min(int(found.group(1)), 3600) if found else DEFAULT_RETRY_AFTER
 
 
 def may_have_been_carried_out(error: BaseException) -> bool:

@@ -23,6 +23,7 @@ from typing import Any, cast
 import aiohttp
 import pytest
 
+from bot.telegram_errors import retry_after_in
 from bot.telegram_retry import RetryAnswers
 from storage import IncomingMessage, Source, Storage
 from tests.bot_process import bot_env
@@ -32,6 +33,7 @@ from tests.updates import ADMIN, NEWS_CHANNEL, READER, channel_post, private_tex
 
 StartBot = Callable[..., Any]
 DATA = Path(__file__).parent / "data" / "telegram" / "real-botapi"
+ERRORS = Path(__file__).parent / "data" / "telegram" / "errors"
 NEWS_ID = cast(int, NEWS_CHANNEL["id"])
 READER_ID = cast(int, READER["id"])
 APOLOGIES = (
@@ -436,3 +438,37 @@ async def test_a_huge_word_is_quoted_back_cut_not_refused(
     assert bot.fake.refusals == []
     assert not _apologies(bot.fake)
     assert _errors(caplog) == []
+
+
+# -- a 429 that says its wait only in words -----------------------------------------------
+
+
+async def test_a_429_without_retry_after_parameters_is_waited_out(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Telegram's own answer of 2016, captured: the wait is only in the description.
+    body = (ERRORS / "429-no-parameters-2016.json").read_text(encoding="utf-8")
+    assert "parameters" not in json.loads(body)
+    bot: RunningBot = await start_bot()
+    bot.fake.garbage("sendMessage", body, status=429, times=2)
+    await bot.send(
+        private_text("/latest"),
+    )
+    answers = [c for c in bot.fake.calls_of("sendMessage") if c.params["chat_id"] == READER_ID]
+    assert [c.outcome for c in answers] == ["garbage", "garbage", "ok"]
+    assert answers[2].at - answers[1].at >= 2.9  # "retry after 3": waited as told
+    assert not _apologies(bot.fake)
+    assert _errors(caplog) == []
+
+
+@pytest.mark.parametrize(
+    ("description", "seconds"),
+    [
+        ("Too Many Requests: retry after 3", 3),
+        ("Too Many Requests: Retry After 34", 34),
+        ("Too Many Requests", 1),
+        ("Too Many Requests: retry after 99999999", 3600),
+    ],
+)
+def test_the_wait_a_429_tells_in_words(description: str, seconds: int) -> None:
+    assert retry_after_in(description) == seconds
