@@ -30,6 +30,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramRetryAfter, TelegramUnauthorizedError
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update, User
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
@@ -402,10 +403,7 @@ class Poller:
         return updates, aside
 
     def _read(self, raw: Any) -> tuple[Update | None, str]:
-        try:
-            return Update.model_validate(raw, context={"bot": self.bot}), ""
-        except ValidationError as error:
-            return None, unreadable_reason(error)
+        return read_update(raw, self.bot)
 
     async def _set_aside(self, update_id: int, payload: str, why: str) -> None:
         log.error(
@@ -491,11 +489,20 @@ def _as_json(update: Update) -> str:
         return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
 
 
-def unreadable_reason(error: ValidationError) -> str:
-    """Which fields of an update could not be read, in one line."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())[
-        :500
-    ]
+def read_update(raw: Any, bot: Bot) -> tuple[Update | None, str]:
+    """The update in Bot API JSON, or None and why it cannot be read: a field missing or of
+    an unexpected type, or no kind of event this version knows (a newer Bot API's)."""
+    try:
+        update = Update.model_validate(raw, context={"bot": bot})
+    except ValidationError as error:
+        fields = (f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        return None, "; ".join(fields)[:500]
+    try:
+        update.event_type  # noqa: B018 - raises for an update of no known kind
+    except UpdateTypeLookupError:
+        kinds = sorted(set(raw) - {"update_id"}) if isinstance(raw, dict) else []
+        return None, f"no kind of update this version knows: {', '.join(kinds)}"[:500]
+    return update, ""
 
 
 def lane_of(update: Update) -> object:

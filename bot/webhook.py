@@ -38,13 +38,12 @@ from aiogram.types import Update, User
 from aiogram.utils.backoff import Backoff
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
-from pydantic import ValidationError
 
 from bot.app import ALLOWED_UPDATES, open_resources
 from bot.clock import wait_set
 from bot.config import Settings
 from bot.handlers.errors import apologise
-from bot.polling import DEFAULT_BACKOFF, StorageFailureHook, unreadable_reason
+from bot.polling import DEFAULT_BACKOFF, StorageFailureHook, read_update
 from bot.telegram_errors import short
 from storage import Storage, StorageUnavailable
 
@@ -114,15 +113,14 @@ class StoringRequestHandler(SimpleRequestHandler):
             )
             return web.Response(status=400, text="not a Telegram update")
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
-        try:
-            update = Update.model_validate(raw, context={"bot": bot})
-        except ValidationError as error:
+        update, why = read_update(raw, bot)
+        if update is None:
             if not isinstance(update_id, int):
                 log.warning("webhook body is not an update remote=%s", request.remote)
                 return web.Response(status=400, text="not a Telegram update")
             # An update from Telegram that this version cannot read: kept for an operator,
             # and answered 200, or Telegram would hold back every later update behind it.
-            await self._set_aside(update_id, raw, error)
+            await self._set_aside(update_id, raw, why)
             return web.json_response({})
         try:
             result = await self.dispatcher.feed_update(bot, update, **self.data)
@@ -149,8 +147,7 @@ class StoringRequestHandler(SimpleRequestHandler):
             await self.dispatcher.silent_call_request(bot, result)
         return web.json_response({})
 
-    async def _set_aside(self, update_id: int, raw: Any, error: ValidationError) -> None:
-        why = unreadable_reason(error)
+    async def _set_aside(self, update_id: int, raw: Any, why: str) -> None:
         log.error(
             "update cannot be read, set aside in the table unreadable_updates "
             "update_id=%s error=%s",

@@ -259,26 +259,32 @@ async def test_an_unreadable_update_is_set_aside_and_the_batch_goes_on(
     del missing_date["channel_post"]["date"]
     wrong_type = channel_post(3, "Не тот тип")
     wrong_type["channel_post"]["message_id"] = "третий"
+    # A kind of update a newer Bot API might send, that this version knows nothing of.
+    future_kind = {"story_reaction_of_2030": {"from": READER, "emoji": "🔥"}}
     ids = bot.fake.push_many(
         [
             channel_post(1, "Первая новость"),
             missing_date,
             wrong_type,
+            future_kind,
             channel_post(4, "Четвёртая новость"),
         ]
     )
     await bot.wait_handled(*ids)
 
+    assert not bot.task.done()
     assert await storage.posts.find(NEWS_ID, 1) is not None
     assert await storage.posts.find(NEWS_ID, 4) is not None
     assert await storage.posts.count() == 2
     kept = dict(_unreadable_rows(bot.settings.database_path))
-    assert sorted(kept) == [ids[1], ids[2]]
+    assert sorted(kept) == [ids[1], ids[2], ids[3]]
     assert json.loads(kept[ids[1]])["channel_post"]["text"] == "Без даты"
+    assert "story_reaction_of_2030" in json.loads(kept[ids[3]])
     logged = _errors(caplog)
-    assert len(logged) == 2
+    assert len(logged) == 3
     assert f"update_id={ids[1]}" in logged[0]
     assert "unreadable_updates" in logged[0]
+    assert "no kind of update this version knows: story_reaction_of_2030" in logged[2]
     # Confirmed with the rest: Telegram does not send it again.
     await bot.fake.wait_confirmed(ids[-1])
 
@@ -290,8 +296,9 @@ async def test_a_webhook_update_that_cannot_be_read_is_kept_and_answered_200(
     unreadable = channel_post(2, "Без даты")
     del unreadable["channel_post"]["date"]
     assert await hook.post({"update_id": 70, **unreadable}) == 200
-    assert await hook.post({"update_id": 71, **channel_post(3, "Следом")}) == 200
-    assert [row[0] for row in await storage.inbox.unreadable()] == [70]
+    assert await hook.post({"update_id": 71, "story_reaction_of_2030": {"id": 1}}) == 200
+    assert await hook.post({"update_id": 72, **channel_post(3, "Следом")}) == 200
+    assert [row[0] for row in await storage.inbox.unreadable()] == [70, 71]
     assert await storage.posts.find(NEWS_ID, 3) is not None
 
 
