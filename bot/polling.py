@@ -65,7 +65,7 @@ EMPTY_POLL_INTERVAL = 0.5
 StorageFailureHook = Callable[[Bot, Update], Awaitable[None]]
 
 
-class GetRawUpdates(TelegramMethod[list[dict[str, Any]]]):
+class GetRawUpdates(TelegramMethod[list[Any]]):
     """getUpdates whose answer is read as JSON objects, to be made into Updates one by one.
 
     aiogram's GetUpdates reads the whole batch at once, so one update it cannot read (a
@@ -73,7 +73,8 @@ class GetRawUpdates(TelegramMethod[list[dict[str, Any]]]):
     comes back at every retry.
     """
 
-    __returning__ = list[dict[str, Any]]
+    # Anything in the list, even what is not an object: each is judged on its own.
+    __returning__ = list[Any]
     __api_method__ = "getUpdates"
 
     offset: int | None = None
@@ -365,7 +366,7 @@ class Poller:
             )
             asked = loop.time()
             try:
-                answer: list[dict[str, Any]] | None = await self._until_stopped(
+                answer: list[Any] | None = await self._until_stopped(
                     self.bot(method, request_timeout=self.timeout + 30)
                 )
             except TelegramRetryAfter as error:
@@ -384,7 +385,7 @@ class Poller:
             return await self._read_batch(answer)
         return [], []
 
-    async def _read_batch(self, answer: list[dict[str, Any]]) -> tuple[list[Update], list[int]]:
+    async def _read_batch(self, answer: list[Any]) -> tuple[list[Update], list[int]]:
         """Updates read one by one; one that cannot be read is set aside (and confirmed
         with the rest of the batch)."""
         updates: list[Update] = []

@@ -479,3 +479,16 @@ async def test_a_429_without_retry_after_parameters_is_waited_out(
 )
 def test_the_wait_a_429_tells_in_words(description: str, seconds: int) -> None:
     assert retry_after_in(description) == seconds
+
+
+async def test_a_batch_with_things_that_are_not_updates_is_read_item_by_item(
+    start_bot: StartBot, storage: Storage, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot: RunningBot = await start_bot()
+    good = {"update_id": 900, **channel_post(9, "Новость из странного ответа")}
+    body = json.dumps({"ok": True, "result": [None, 7, "x", good]})
+    bot.fake.garbage("getUpdates", body)
+    await bot.send(channel_post(10, "Следующая новость"))
+    assert await storage.posts.find(NEWS_ID, 9) is not None
+    assert await storage.posts.find(NEWS_ID, 10) is not None
+    assert len([m for m in _errors(caplog) if "without an update_id" in m]) == 3
