@@ -19,7 +19,7 @@ from aiogram.types import (
 )
 
 from bot.render import CAPTION_LIMIT, MESSAGE_LIMIT, post_headline, post_html, post_link
-from bot.telegram_errors import refused_formatting
+from bot.telegram_errors import refused_formatting, refused_length
 from bot.texts import t
 from storage import Entity, Post
 
@@ -52,8 +52,9 @@ async def send_post(bot: Bot, chat_id: int, post: Post, lang: str) -> None:
     """The post in full, with a button to the original.
 
     When Telegram refuses the post's formatting (a custom emoji it does not know, an
-    entity it will not parse), the post goes out without its custom emoji, and failing
-    that as plain text: a reader always gets the post, never an apology for it.
+    entity it will not parse) or finds the formatted text too long, the post goes out
+    without its custom emoji, and failing that as plain text: a reader always gets the
+    post, never an apology for it.
     """
     variants: tuple[Callable[[], str], ...] = (
         lambda: post_html(post),
@@ -70,7 +71,7 @@ async def send_post(bot: Bot, chat_id: int, post: Post, lang: str) -> None:
             await _send_post(bot, chat_id, post, lang, variant())
             return
         except TelegramBadRequest as error:
-            if attempt == len(variants) or not refused_formatting(error):
+            if attempt == len(variants) or not (refused_formatting(error) or refused_length(error)):
                 raise
             log.warning(
                 "post formatting refused, sending it with less post_id=%s attempt=%s: %s",

@@ -62,14 +62,15 @@ def post_html(post: Post) -> str:
     """The post's text with every formatting entity where it was, as Telegram HTML.
 
     Formatting that cannot be rendered is left out with a warning naming the post, for
-    whoever wonders where it went: the text is always there.
+    whoever wonders where it went: the text is always there, once.
     """
-    entities = _within(post.text, post.entities)
+    entities = _nested(_within(post.text, post.entities))
     if len(entities) < len(post.entities):
-        # aiogram would repeat the text for a negative length, and write empty tags for
-        # an entity past the end.
+        # aiogram would repeat the text for a negative length or for entities that cross
+        # or come wider-after-narrower, and write empty tags for an entity past the end.
         log.warning(
-            "post formatting outside its text dropped post_id=%s entities=%s",
+            "post formatting outside its text or crossing other formatting dropped "
+            "post_id=%s entities=%s",
             post.id,
             len(post.entities) - len(entities),
         )
@@ -83,6 +84,25 @@ def post_html(post: Post) -> str:
             "post formatting dropped post_id=%s: %s: %s", post.id, type(error).__name__, reason
         )
         return html.escape(post.text, quote=False)
+
+
+def _nested(entities: list[Entity]) -> list[Entity]:
+    """The entities in the order aiogram renders correctly (by offset, the wider first),
+    without any that cross an enclosing one: Telegram nests formatting, it never lets two
+    entities overlap in part."""
+    ordered = sorted(entities, key=lambda e: (e["offset"], -e["length"]))
+    kept: list[Entity] = []
+    open_ends: list[int] = []
+    for entity in ordered:
+        start = entity["offset"]
+        end = start + entity["length"]
+        while open_ends and open_ends[-1] <= start:
+            open_ends.pop()
+        if open_ends and end > open_ends[-1]:
+            continue
+        kept.append(entity)
+        open_ends.append(end)
+    return kept
 
 
 def _within(text: str, entities: list[Entity]) -> list[Entity]:

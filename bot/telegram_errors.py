@@ -130,6 +130,12 @@ def refused_formatting(error: TelegramAPIError) -> bool:
     return "entities" in text or "entity" in text or "custom emoji" in text
 
 
+def refused_length(error: TelegramAPIError) -> bool:
+    """Whether Telegram refused a text or caption as too long: counted after parsing, so a
+    formatted text can be refused where the same words unformatted would not be."""
+    return "too long" in error.message.lower()
+
+
 def short(error: BaseException, limit: int = 200) -> str:
     """`Type: message`, cut to fit a log line."""
     return f"{type(error).__name__}: {error}"[:limit]

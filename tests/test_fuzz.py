@@ -1098,6 +1098,21 @@ def admin_output_in(fake: FakeTelegram, chat_id: int) -> list[str]:
         reaction_update(2**31 - 1, 2**31),
     ]
 )
+@example(
+    updates=[
+        # A narrower mention listed before a wider one at the same offset: aiogram wrote
+        # the text twice and Telegram refused the opened post as too long.
+        channel_update(
+            1,
+            "\u0301" * 4095,
+            entities=[
+                {"type": "mention", "offset": 0, "length": 1},
+                {"type": "mention", "offset": 0, "length": 3},
+            ],
+            media_group_id="g1",
+        ),
+    ]
+)
 async def test_channel_posts_edits_albums_and_reactions(
     env: Env, updates: list[dict[str, Any]]
 ) -> None:

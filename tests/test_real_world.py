@@ -145,6 +145,38 @@ async def test_a_post_with_an_unknown_custom_emoji_still_opens(
     assert _errors(caplog) == []
 
 
+async def test_a_post_refused_as_too_long_opens_unformatted(
+    start_bot: StartBot, storage: Storage, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Telegram counts a message after parsing its formatting; whatever it counts, a post
+    # it finds too long formatted goes out as its plain words, not as an apology.
+    text = "Акимат Алматы объявил о ремонте дорог"
+    result = await storage.posts.save(
+        IncomingMessage(
+            channel_id=NEWS_ID,
+            message_id=78,
+            date=datetime(2025, 12, 17, 6, tzinfo=UTC),
+            source=Source.CHANNEL,
+            text=text,
+            entities=[{"type": "bold", "offset": 0, "length": 6}],
+            channel_title=str(NEWS_CHANNEL["title"]),
+            channel_username=str(NEWS_CHANNEL["username"]),
+        )
+    )
+    bot: RunningBot = await start_bot()
+    bot.fake.fail("sendMessage", 400, "Bad Request: message is too long", times=2)
+    await bot.send(private_text(f"/post_{result.post_id}"))
+
+    sent = [
+        c.params["text"]
+        for c in bot.fake.calls_of("sendMessage")
+        if c.params["chat_id"] == READER_ID and c.outcome == "ok"
+    ]
+    assert sent == [text]
+    assert not _apologies(bot.fake)
+    assert _errors(caplog) == []
+
+
 # -- 2. a start-up call answered with something that is not the Bot API's ----------------
 
 
