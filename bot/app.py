@@ -101,7 +101,7 @@ def create_dispatcher(
     )
     # The matching index of followed topics; loaded from the database at start.
     dp["topics"] = TopicService(storage, clock)
-    dp.update.outer_middleware(LanguageMiddleware())
+    dp.update.outer_middleware(LanguageMiddleware(storage.readers))
     dp.update.outer_middleware(AnswerScope())  # what RetryAnswers retries
     dp.include_routers(*routers())
     dp.startup.register(set_commands)

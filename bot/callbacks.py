@@ -85,3 +85,9 @@ class MarketView(CallbackData, prefix="mk"):
     # A slug as MARKET_CITIES allows; whether it is still configured, the handler checks.
     c: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
     v: Literal["r", "m"]
+
+
+class ChooseLanguage(CallbackData, prefix="lg"):
+    """A /language button: the code of the language chosen (one of the catalogs')."""
+
+    c: Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]

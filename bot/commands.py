@@ -1,4 +1,4 @@
-"""The command menu Telegram shows, in Russian and English; admins see theirs too."""
+"""The command menu Telegram shows, in each of the bot's languages; admins see theirs too."""
 
 from __future__ import annotations
 
@@ -13,53 +13,84 @@ from aiogram.types import (
 
 from bot.config import Settings
 from bot.telegram_errors import TELEGRAM_ERRORS, short
-from bot.texts import t
+from bot.texts import DEFAULT_LANGUAGE, LANGUAGES, N_, t
+from storage import Storage
 
 log = logging.getLogger(__name__)
 
-PUBLIC = [
-    "start",
-    "latest",
-    "top",
-    "search",
-    "follow",
-    "following",
-    "digest",
-    "subscribe",
-    "unsubscribe",
-    "rates",
-    "convert",
-    "help",
-]
-ADMIN = ["stats", "delete", "senddigest", "mirror"]
+#: Each command of the menu and the message id of its description.
+PUBLIC = {
+    "start": N_("cmd_start"),
+    "latest": N_("cmd_latest"),
+    "top": N_("cmd_top"),
+    "search": N_("cmd_search"),
+    "follow": N_("cmd_follow"),
+    "following": N_("cmd_following"),
+    "digest": N_("cmd_digest"),
+    "subscribe": N_("cmd_subscribe"),
+    "unsubscribe": N_("cmd_unsubscribe"),
+    "rates": N_("cmd_rates"),
+    "convert": N_("cmd_convert"),
+    "language": N_("cmd_language"),
+    "help": N_("cmd_help"),
+}
+ADMIN = {
+    "stats": N_("cmd_stats"),
+    "delete": N_("cmd_delete"),
+    "senddigest": N_("cmd_senddigest"),
+    "mirror": N_("cmd_mirror"),
+}
 
 
 def commands(lang: str, *, admin: bool = False) -> list[BotCommand]:
-    names = PUBLIC + (ADMIN if admin else [])
-    return [BotCommand(command=name, description=t(lang, f"cmd_{name}")) for name in names]
+    names = PUBLIC | (ADMIN if admin else {})
+    return [BotCommand(command=name, description=t(lang, key)) for name, key in names.items()]
 
 
-async def set_commands(bot: Bot, settings: Settings) -> None:
-    """Startup hook. Russian is the default; English for Telegram set to English.
-
-    The menu is a convenience: a failure to set it is logged and the bot starts anyway.
-    """
-    menus: list[
-        tuple[list[BotCommand], BotCommandScopeDefault | BotCommandScopeChat, str | None]
-    ] = [
-        (commands("ru"), BotCommandScopeDefault(), None),
-        (commands("en"), BotCommandScopeDefault(), "en"),
-    ]
-    for admin_id in settings.admin_ids:
-        admin_scope = BotCommandScopeChat(chat_id=admin_id)
-        menus.append((commands("ru", admin=True), admin_scope, None))
-        menus.append((commands("en", admin=True), admin_scope, "en"))
-    for menu, scope, language in menus:
+async def set_chat_commands(bot: Bot, chat_id: int, lang: str, *, admin: bool) -> None:
+    """One chat's menu in the language its reader chose, whatever their app's language:
+    a chat's own menu wins over the default one, and the one for the app's language over
+    the one for none, so each is set."""
+    scope = BotCommandScopeChat(chat_id=chat_id)
+    menu = commands(lang, admin=admin)
+    for language in (None, *LANGUAGES):
         try:
             await bot.set_my_commands(menu, scope=scope, language_code=language)
         except TELEGRAM_ERRORS as error:
-            # E.g. an admin who never opened a chat with the bot has no chat to scope to,
-            # or a proxy answered with its own error page.
             log.warning(
-                "command menu not set scope=%s language=%s: %s", scope.type, language, short(error)
+                "chat's command menu not set chat_id=%s language=%s: %s",
+                chat_id,
+                language,
+                short(error),
             )
+            return
+
+
+async def set_commands(bot: Bot, settings: Settings, storage: Storage) -> None:
+    """Startup hook: a menu in each of the bot's languages for Telegram apps set to it,
+    and the default language's for every other app.
+
+    The menu is a convenience: a failure to set it is logged and the bot starts anyway.
+    """
+    scopes: list[BotCommandScopeDefault | BotCommandScopeChat] = [BotCommandScopeDefault()]
+    for admin_id in settings.admin_ids:
+        chosen = await storage.readers.language(admin_id)
+        if chosen in LANGUAGES:
+            await set_chat_commands(bot, admin_id, chosen, admin=True)
+        else:
+            scopes.append(BotCommandScopeChat(chat_id=admin_id))
+    for scope in scopes:
+        admin = isinstance(scope, BotCommandScopeChat)
+        for language in (None, *LANGUAGES):
+            menu = commands(language or DEFAULT_LANGUAGE, admin=admin)
+            try:
+                await bot.set_my_commands(menu, scope=scope, language_code=language)
+            except TELEGRAM_ERRORS as error:
+                # E.g. an admin who never opened a chat with the bot has no chat to scope
+                # to, or a proxy answered with its own error page.
+                log.warning(
+                    "command menu not set scope=%s language=%s: %s",
+                    scope.type,
+                    language,
+                    short(error),
+                )

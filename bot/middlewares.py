@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
+from aiogram.utils.i18n import I18nMiddleware
 
-from bot.texts import language_of
+from bot.texts import LANGUAGES, i18n, language_of
+from storage import ReaderRepository, StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 
-class LanguageMiddleware(BaseMiddleware):
-    """`lang`: "ru" or "en", from the Telegram language of whoever sent the update."""
+class LanguageMiddleware(I18nMiddleware):
+    """`lang`, the language to answer in: the one the reader chose with /language, else
+    their Telegram app's (kk → Kazakh; ru, uk, be → Russian; any other → English), else
+    Russian. aiogram's i18n context is set to it as well."""
+
+    def __init__(self, readers: ReaderRepository) -> None:
+        super().__init__(i18n)
+        self.readers = readers
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        user: User | None = data.get("event_from_user")
+        if user is None:
+            return language_of(None)
+        try:
+            chosen = await self.readers.language(user.id)
+        except StorageUnavailable as error:
+            # The answer may still be possible (rates come from their source): in the
+            # language of the reader's app rather than none.
+            log.warning("reader's language not read user_id=%s: %s", user.id, error)
+            chosen = None
+        if chosen in LANGUAGES:
+            return chosen
+        return language_of(user.language_code)
 
     async def __call__(
         self,
@@ -20,6 +45,7 @@ class LanguageMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        user: User | None = data.get("event_from_user")
-        data["lang"] = language_of(user.language_code if user else None)
-        return await handler(event, data)
+        data["lang"] = lang = await self.get_locale(event, data)
+        data[self.middleware_key] = self
+        with self.i18n.context(), self.i18n.use_locale(lang):
+            return await handler(event, data)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.text_decorations import HtmlDecoration
 
 from bot.services.ingest import entities_from_records
-from bot.texts import t
+from bot.texts import N_, t
 from storage import Entity, Post, PostSummary
 from storage.search_text import stems
 
@@ -156,10 +156,28 @@ def headline(text: str, media_kinds: Sequence[str], lang: str, limit: int = HEAD
         if not emoji and (found := _LEADING_EMOJI.match(line)):
             emoji = found.group(0)
     if media_kinds:
-        what = t(lang, "media_album" if len(media_kinds) > 1 else f"media_{media_kinds[0]}")
+        name = N_("media_album") if len(media_kinds) > 1 else _media_name(media_kinds[0])
+        what = t(lang, name)
         return shorten(f"{emoji} {what}" if emoji else what, limit)
     # Text with no words at all ("🔥🔥🔥", "———") is its own headline.
     return shorten(wordless, limit) if wordless else t(lang, "media_none")
+
+
+_MEDIA_NAMES = {
+    "photo": N_("media_photo"),
+    "video": N_("media_video"),
+    "animation": N_("media_animation"),
+    "document": N_("media_document"),
+    "audio": N_("media_audio"),
+    "voice": N_("media_voice"),
+    "video_note": N_("media_video_note"),
+    "sticker": N_("media_sticker"),
+}
+
+
+def _media_name(kind: str) -> str:
+    """The message id naming a kind of media (a kind stored by a newer version: a file)."""
+    return _MEDIA_NAMES.get(kind, N_("media_document"))
 
 
 def post_headline(post: Post | PostSummary, lang: str) -> str:

@@ -23,6 +23,7 @@ from storage.models import (
 )
 from storage.posts import PostRepository
 from storage.rates import FetchRecord, Rate, RateRepository
+from storage.readers import ReaderRepository
 from storage.subscribers import DeliveryLedger, DeliveryStatus, Subscriber, SubscriberRepository
 from storage.topics import (
     AlertStatus,
@@ -57,6 +58,7 @@ __all__ = [
     "PostSummary",
     "Rate",
     "RateRepository",
+    "ReaderRepository",
     "SaveOutcome",
     "SaveResult",
     "SearchHit",
@@ -85,6 +87,7 @@ class Storage:
     mirror: MirrorRepository
     inbox: Inbox
     topics: TopicRepository
+    readers: ReaderRepository
 
     @classmethod
     async def open(cls, path: Path | str) -> Storage:
@@ -98,6 +101,7 @@ class Storage:
             mirror=MirrorRepository(db),
             inbox=Inbox(db),
             topics=TopicRepository(db),
+            readers=ReaderRepository(db),
         )
 
     async def close(self) -> None:

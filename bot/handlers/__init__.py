@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import admin, channel, digest, errors, forwards, news, rates, start, topics
+from bot.handlers import (
+    admin,
+    channel,
+    digest,
+    errors,
+    forwards,
+    language,
+    news,
+    rates,
+    start,
+    topics,
+)
 
 
 def routers() -> list[Router]:
@@ -20,5 +31,6 @@ def routers() -> list[Router]:
         topics.create_router(),
         admin.create_router(),
         rates.create_router(),
+        language.create_router(),
         start.create_router(),  # last: its catch-all answers unknown commands
     ]

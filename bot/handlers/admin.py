@@ -22,7 +22,7 @@ from bot.services.digest import date_in_words
 from bot.services.links import PostRef, parse_ref, ref_from_reply
 from bot.services.mirror import Mirror
 from bot.services.scheduler import DigestScheduler, RunReport
-from bot.texts import plain, t
+from bot.texts import N_, plain, t
 from storage import Post, Storage
 
 PROGRESS_EVERY_SECONDS = 2.0
@@ -52,13 +52,15 @@ async def refuse_button(query: CallbackQuery, lang: str) -> None:
     await query.answer(t(lang, "admin_only"), show_alert=True)
 
 
-def _yes_no(lang: str, texts: str, yes: CallbackData, no: CallbackData) -> InlineKeyboardMarkup:
-    """A confirmation: "{texts}_yes" and "{texts}_no" buttons."""
+def _yes_no(
+    lang: str, labels: tuple[str, str], yes: CallbackData, no: CallbackData
+) -> InlineKeyboardMarkup:
+    """A confirmation: its yes and no buttons, labelled by the message ids `labels`."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                InlineKeyboardButton(text=t(lang, f"{texts}_yes"), callback_data=yes.pack()),
-                InlineKeyboardButton(text=t(lang, f"{texts}_no"), callback_data=no.pack()),
+                InlineKeyboardButton(text=t(lang, labels[0]), callback_data=yes.pack()),
+                InlineKeyboardButton(text=t(lang, labels[1]), callback_data=no.pack()),
             ]
         ]
     )
@@ -134,7 +136,9 @@ async def senddigest(
     message: Message, storage: Storage, scheduler: DigestScheduler, lang: str
 ) -> None:
     active, _ = await storage.subscribers.counts()
-    markup = _yes_no(lang, "senddigest", SendDigest(go=1), SendDigest(go=0))
+    markup = _yes_no(
+        lang, (N_("senddigest_yes"), N_("senddigest_no")), SendDigest(go=1), SendDigest(go=0)
+    )
     today = scheduler.today()
     day = date_in_words(today, lang, today=today)
     await message.answer(t(lang, "senddigest_confirm", date=day, count=active), reply_markup=markup)
@@ -249,7 +253,12 @@ async def delete(message: Message, command: CommandObject, storage: Storage, lan
     if post.deleted:
         await message.answer(t(lang, "delete_already"))
         return
-    markup = _yes_no(lang, "delete", DeletePost(id=post.id, go=1), DeletePost(id=post.id, go=0))
+    markup = _yes_no(
+        lang,
+        (N_("delete_yes"), N_("delete_no")),
+        DeletePost(id=post.id, go=1),
+        DeletePost(id=post.id, go=0),
+    )
     await message.answer(
         t(lang, "delete_confirm", headline=post_headline(post, lang)), reply_markup=markup
     )

@@ -12,7 +12,7 @@ from bot.callbacks import Menu
 from bot.clock import Clock
 from bot.config import Settings, parse_hhmm
 from bot.services.digest import DateError, DigestService, parse_day
-from bot.texts import t
+from bot.texts import N_, t
 from storage import Storage
 
 
@@ -84,7 +84,8 @@ async def _subscribe(
     shown = at.strftime("%H:%M")
     if previous is not None and previous.active and previous.send_time == at:
         return t(lang, "subscribe_same", time=shown)
-    key = "subscribe_changed" if previous is not None and previous.active else "subscribe_done"
+    changed = previous is not None and previous.active
+    key = N_("subscribe_changed") if changed else N_("subscribe_done")
     text = t(lang, key, time=shown)
     if first > now_local.date():
         text += t(lang, "subscribe_tomorrow")

@@ -23,7 +23,7 @@ def create_router() -> Router:
     return router
 
 
-async def on_error(event: ErrorEvent, bot: Bot) -> object:
+async def on_error(event: ErrorEvent, bot: Bot, lang: str | None = None) -> object:
     if isinstance(event.exception, StorageUnavailable | TelegramRetryAfter):
         # Left to the poller (or to Telegram, in webhook mode): the update stays unhandled
         # and is handled again later. No apology: in a flood it would meet the 429 too.
@@ -42,12 +42,13 @@ async def on_error(event: ErrorEvent, bot: Bot) -> object:
         event.exception,
         exc_info=event.exception,
     )
-    await apologise(bot, event.update)
+    await apologise(bot, event.update, lang)
     return True
 
 
-async def apologise(bot: Bot, update: Update) -> None:
-    """Tell the person who sent the update that it failed, in their language."""
+async def apologise(bot: Bot, update: Update, lang: str | None = None) -> None:
+    """Tell the person who sent the update that it failed, in their language (`lang`, or
+    their Telegram app's when the update failed before it was known)."""
     if update.message is not None:
         chat, user = update.message.chat, update.message.from_user
     elif update.callback_query is not None and update.callback_query.message is not None:
@@ -56,7 +57,8 @@ async def apologise(bot: Bot, update: Update) -> None:
         return
     if chat.type != ChatType.PRIVATE:
         return
-    lang = language_of(user.language_code if user else None)
+    if lang is None:
+        lang = language_of(user.language_code if user else None)
     try:
         await bot.send_message(chat.id, t(lang, "error"))
     except Exception:  # noqa: BLE001 - the apology is best effort

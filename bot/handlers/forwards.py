@@ -12,7 +12,7 @@ from bot.filters import IsAdmin
 from bot.render import post_headline
 from bot.services.ingest import STORED_CONTENT, AlbumNotices, from_forward
 from bot.services.mirror import Mirror
-from bot.texts import t
+from bot.texts import N_, t
 from storage import SaveOutcome, Source, Storage
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,10 @@ def create_router() -> Router:
 
 
 _REPLY = {
-    SaveOutcome.CREATED: "forward_created",
-    SaveOutcome.UPDATED: "forward_updated",
-    SaveOutcome.PART_ADDED: "forward_updated",
-    SaveOutcome.UNCHANGED: "forward_unchanged",
+    SaveOutcome.CREATED: N_("forward_created"),
+    SaveOutcome.UPDATED: N_("forward_updated"),
+    SaveOutcome.PART_ADDED: N_("forward_updated"),
+    SaveOutcome.UNCHANGED: N_("forward_unchanged"),
 }
 
 

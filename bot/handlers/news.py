@@ -27,7 +27,7 @@ from bot.services import feed
 from bot.services.ingest import clean_text
 from bot.services.links import stored_id
 from bot.services.topics import MAX_TOPIC_WORDS
-from bot.texts import t
+from bot.texts import N_, t, tn
 from storage import PostSummary, Storage
 from storage.search_text import query_terms
 
@@ -36,17 +36,12 @@ log = logging.getLogger(__name__)
 SEARCH_PAGE = 10
 TOP_COUNT = 10
 NUMBERS_PER_ROW = 5
+#: A /top window: the message id of its header, and its length.
+_DAY = (N_("top_header_24h"), timedelta(hours=24))
+_WEEK = (N_("top_header_7d"), timedelta(days=7))
 _TOP_WINDOWS = {
-    "24h": ("24h", timedelta(hours=24)),
-    "24ч": ("24h", timedelta(hours=24)),
-    "1d": ("24h", timedelta(hours=24)),
-    "день": ("24h", timedelta(hours=24)),
-    "сутки": ("24h", timedelta(hours=24)),
-    "day": ("24h", timedelta(hours=24)),
-    "7d": ("7d", timedelta(days=7)),
-    "7д": ("7d", timedelta(days=7)),
-    "неделя": ("7d", timedelta(days=7)),
-    "week": ("7d", timedelta(days=7)),
+    **dict.fromkeys(("24h", "24ч", "1d", "день", "сутки", "day", "тәулік", "күн"), _DAY),
+    **dict.fromkeys(("7d", "7д", "неделя", "week", "апта"), _WEEK),
 }
 
 
@@ -146,7 +141,7 @@ async def _answer_feed(
     if not page.posts:
         await message.answer(t(lang, "latest_empty"))
         return
-    note = t(lang, "latest_capped", max=feed.MAX_COUNT) if capped else ""
+    note = tn(lang, "latest_capped", feed.MAX_COUNT, max=feed.MAX_COUNT) if capped else ""
     text, markup = render_feed(page, count, lang, settings, clock(), note)
     await message.answer(text, reply_markup=markup)
 
@@ -199,7 +194,7 @@ async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | 
 
 def parse_window(arg: str | None) -> tuple[str, timedelta] | None:
     if arg is None or not arg.strip():
-        return _TOP_WINDOWS["24h"]
+        return _DAY
     return _TOP_WINDOWS.get(arg.strip().lower())
 
 
@@ -223,7 +218,7 @@ async def menu_top(
 ) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await _answer_top(query.message, storage, settings, clock, lang, _TOP_WINDOWS["24h"])
+        await _answer_top(query.message, storage, settings, clock, lang, _DAY)
 
 
 async def _answer_top(
@@ -247,7 +242,7 @@ async def top_text(
     window: tuple[str, timedelta],
 ) -> tuple[str, list[PostSummary]]:
     """The /top answer and the posts it lists (also `python -m bot preview top`)."""
-    name, span = window
+    header, span = window
     posts = await storage.posts.top(now - span, TOP_COUNT)
     if not posts:
         return t(lang, "top_empty"), []
@@ -262,7 +257,7 @@ async def top_text(
         )
         for n, post in enumerate(posts, 1)
     ]
-    text, shown = fit(t(lang, f"top_header_{name}"), items)
+    text, shown = fit(t(lang, header), items)
     return text, posts[:shown]
 
 

@@ -39,7 +39,7 @@ from bot.services.convert import (
 from bot.services.market import MarketService, MarketSnapshot
 from bot.services.market.cities import city_list, city_name, city_slug
 from bot.services.rates import RatesService, RatesSnapshot
-from bot.texts import t
+from bot.texts import N_, t, tn
 from storage.market import MarketPoint, MarketRate
 from storage.rates import Rate
 
@@ -131,11 +131,13 @@ def _market_note(snapshot: MarketSnapshot, codes: Sequence[str], lang: str, tz: 
     if not picked or snapshot.fetched_at is None:
         return t(lang, "market_unavailable", city=city, source=snapshot.source)
     newest = max(rate.newest for rate in picked)
-    text = t(
+    offices = max(rate.offices for rate in picked)
+    text = tn(
         lang,
         "market_source",
+        offices,
         city=city,
-        offices=max(rate.offices for rate in picked),
+        offices=offices,
         source=snapshot.source,
         time=_moment(newest, tz),
     )
@@ -387,9 +389,10 @@ async def market_text(
             continue
         buy, sell = _buy_sell(rate, lang)
         lines.append(
-            t(
+            tn(
                 lang,
                 "market_currency",
+                rate.offices,
                 flag=_flag(code),
                 code=code,
                 buy=buy,
@@ -397,7 +400,10 @@ async def market_text(
                 offices=rate.offices,
             )
         )
-        for key, best in (("market_best_buy", rate.best_buy), ("market_best_sell", rate.best_sell)):
+        for key, best in (
+            (N_("market_best_buy"), rate.best_buy),
+            (N_("market_best_sell"), rate.best_sell),
+        ):
             lines.append(
                 t(
                     lang,
@@ -481,7 +487,7 @@ async def _chart(
     png = await asyncio.to_thread(
         render_chart,
         points,
-        title=t(lang, "chart_title", quant=quant, code=code, days=days),
+        title=tn(lang, "chart_title", days, quant=quant, code=code, days=days),
         ylabel=t(lang, "chart_axis", quant=quant, code=code),
         number=number,
         label=t(lang, "chart_official"),
@@ -532,7 +538,7 @@ async def convert_command(
         request = parse_request(command.args or "")
     except ConvertError as error:
         detail = shorten(error.detail, ECHO_LIMIT)
-        await message.answer(t(lang, f"convert_{error.problem.value}", text=detail))
+        await message.answer(t(lang, error.problem.value, text=detail))
         return
     snapshot, offices = await _both(rates, market, await market.city_of(message.chat.id))
     if snapshot.day is None:

@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.callbacks import Menu
 from bot.config import Settings
-from bot.texts import t
+from bot.texts import N_, t
 
 
 def create_router() -> Router:
@@ -26,16 +26,14 @@ def create_router() -> Router:
 def menu(lang: str) -> InlineKeyboardMarkup:
     """The main actions, as buttons under the greeting."""
 
-    def button(action: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(
-            text=t(lang, f"menu_{action}"), callback_data=Menu(a=action).pack()
-        )
+    def button(action: str, label: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=t(lang, label), callback_data=Menu(a=action).pack())
 
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [button("latest"), button("top")],
-            [button("digest"), button("rates")],
-            [button("subscribe")],
+            [button("latest", N_("menu_latest")), button("top", N_("menu_top"))],
+            [button("digest", N_("menu_digest")), button("rates", N_("menu_rates"))],
+            [button("subscribe", N_("menu_subscribe"))],
         ]
     )
 

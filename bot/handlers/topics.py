@@ -25,7 +25,7 @@ from bot.services.topics import (
     TopicService,
     parse_topic,
 )
-from bot.texts import plain, t
+from bot.texts import N_, plain, t, tn
 from storage import FollowOutcome, Storage
 
 #: A topic's text on its button is cut to this (the list above shows it whole).
@@ -77,7 +77,7 @@ async def follow_text(topics: TopicService, chat_id: int, raw: str, lang: str) -
         return _topic_error(error, lang)
     result = await topics.follow(chat_id, topic, lang)
     if result.outcome is FollowOutcome.LIMIT:
-        return t(lang, "follow_limit", max=MAX_TOPICS)
+        return tn(lang, "follow_limit", MAX_TOPICS, max=MAX_TOPICS)
     shown = result.topic.text if result.topic is not None else topic.text
     if result.outcome is FollowOutcome.ALREADY:
         return t(lang, "follow_already", topic=shown)
@@ -97,10 +97,14 @@ async def _quiet(storage: Storage, chat_id: int, words: list[str], lang: str, no
     if choice is None:
         reader = await storage.topics.reader(chat_id)
         on = reader is None or reader.quiet
-        state = plain(lang, "quiet_state_on" if on else "quiet_state_off")
-        return t(lang, "quiet_usage", state=state)
+        return t(lang, "quiet_usage", state=plain(lang, _quiet_state(on)))
     await storage.topics.set_quiet(chat_id, choice, lang=lang, now=now)
-    return t(lang, "quiet_on" if choice else "quiet_off")
+    done = N_("quiet_on") if choice else N_("quiet_off")
+    return t(lang, done)
+
+
+def _quiet_state(on: bool) -> str:
+    return N_("quiet_state_on") if on else N_("quiet_state_off")
 
 
 # -- /following and its buttons -----------------------------------------------------------
@@ -116,7 +120,7 @@ async def following_view(
     on = reader is None or reader.quiet
     lines = [t(lang, "following_header", count=len(topics), max=MAX_TOPICS)]
     lines += [t(lang, "following_item", topic=topic.text) for topic in topics]
-    state = plain(lang, "quiet_state_on" if on else "quiet_state_off")
+    state = plain(lang, _quiet_state(on))
     lines.append("\n" + t(lang, "following_footer", state=state))
     rows = [
         [

@@ -28,7 +28,7 @@ from bot.render import fit, local_time, post_headline, post_link, split_emoji
 from bot.services.delivery import Delivery, Job, Outcome, Result
 from bot.services.topics import TopicService, quiet_until
 from bot.services.worker import Worker
-from bot.texts import plain
+from bot.texts import plain, plain_n
 from storage import AlertStatus, DueAlert, Post, SaveOutcome, SaveResult, Storage
 
 log = logging.getLogger(__name__)
@@ -235,10 +235,12 @@ def night_message(
         plain(lang, "alert_night_item", number=str(n), **_pieces(post, alert, lang, tz, now))
         for n, (post, alert) in enumerate(posts[:NIGHT_ITEMS], 1)
     ]
-    more_room = len(plain(lang, "alert_night_more", count=len(posts))) + 2
+    more_room = len(plain_n(lang, "alert_night_more", len(posts), count=len(posts))) + 2
     text, shown = fit(header, items, limit=4096 - more_room)
     if shown < len(posts):
-        text += "\n\n" + plain(lang, "alert_night_more", count=len(posts) - shown)
+        text += "\n\n" + plain_n(
+            lang, "alert_night_more", len(posts) - shown, count=len(posts) - shown
+        )
     buttons = [
         InlineKeyboardButton(text=str(n), callback_data=OpenPost(id=post.id).pack())
         for n, (post, _) in enumerate(posts[:shown], 1)

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel.numbers import get_decimal_symbol, get_group_symbol
+
+from bot.texts import N_
 from storage.rates import Rate
 
 TENGE = "KZT"
@@ -53,16 +56,17 @@ _CODE_RE = re.compile(r"[a-z]{3}")
 
 
 class Problem(enum.StrEnum):
-    """Why a request could not be read; each has its own answer with an example."""
+    """Why a request could not be read; each is the message id of its own answer, with an
+    example."""
 
-    EMPTY = "empty"
-    NOT_AMOUNT = "not_amount"
-    AMBIGUOUS = "ambiguous"
-    NOT_POSITIVE = "not_positive"
-    TOO_LARGE = "too_large"
-    NO_CURRENCY = "no_currency"
-    UNKNOWN_CURRENCY = "unknown_currency"
-    TOO_MANY = "too_many"
+    EMPTY = N_("convert_empty")
+    NOT_AMOUNT = N_("convert_not_amount")
+    AMBIGUOUS = N_("convert_ambiguous")
+    NOT_POSITIVE = N_("convert_not_positive")
+    TOO_LARGE = N_("convert_too_large")
+    NO_CURRENCY = N_("convert_no_currency")
+    UNKNOWN_CURRENCY = N_("convert_unknown_currency")
+    TOO_MANY = N_("convert_too_many")
 
 
 class ConvertError(ValueError):
@@ -176,13 +180,13 @@ def round_money(value: Decimal) -> tuple[Decimal, int]:
 
 
 def format_number(value: Decimal, lang: str, places: int = 2) -> str:
-    """517.3 -> "517,30" in Russian, "517.30" in English; thousands grouped."""
+    """517.3 -> "517,30" in Russian and Kazakh, "517.30" in English; thousands grouped by
+    the language's custom (CLDR's, through Babel): "47 877,00" with a no-break space, which
+    keeps the number on one line in a narrow chat bubble."""
     quantized = value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-    text = f"{quantized:,.{places}f}"
-    if lang == "ru":
-        # A no-break space keeps "47 877,00" on one line in a narrow chat bubble.
-        text = text.replace(",", "\u00a0").replace(".", ",")
-    return text
+    digits = f"{quantized:,.{places}f}"
+    point, group = get_decimal_symbol(lang), get_group_symbol(lang)
+    return "".join(point if c == "." else group if c == "," else c for c in digits)
 
 
 def format_short(value: Decimal, lang: str) -> str:

@@ -21,47 +21,33 @@ from bot.services.convert import format_number, format_short
 from bot.services.market import MarketService, MarketSnapshot
 from bot.services.market.cities import city_name
 from bot.services.rates import RatesService
-from bot.texts import t
+from bot.texts import N_, plain, t
 from storage import PostRepository, PostSummary, StorageUnavailable
 from storage.rates import Rate
 
 DIGEST_SIZE = 10
 
-MONTHS = {
-    "ru": [
-        "января",
-        "февраля",
-        "марта",
-        "апреля",
-        "мая",
-        "июня",
-        "июля",
-        "августа",
-        "сентября",
-        "октября",
-        "ноября",
-        "декабря",
-    ],
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-}
+#: The month as a date names it where a digest is "of" that day ("за 17 декабря",
+#: "17 желтоқсандағы", "December 17").
+MONTHS = (
+    N_("month_of_1"),
+    N_("month_of_2"),
+    N_("month_of_3"),
+    N_("month_of_4"),
+    N_("month_of_5"),
+    N_("month_of_6"),
+    N_("month_of_7"),
+    N_("month_of_8"),
+    N_("month_of_9"),
+    N_("month_of_10"),
+    N_("month_of_11"),
+    N_("month_of_12"),
+)
 
 _DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})(?:\.(\d{2}|\d{4}))?$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_YESTERDAY = {"вчера", "yesterday"}
-_TODAY = {"сегодня", "today"}
+_YESTERDAY = {"вчера", "кеше", "yesterday"}
+_TODAY = {"сегодня", "бүгін", "today"}
 
 
 #: The earliest day a digest can be asked for: Telegram's launch. Nothing was posted
@@ -75,13 +61,13 @@ class DateError(ValueError):
 
 
 def date_in_words(day: date, lang: str, *, today: date) -> str:
-    """17 декабря / December 17; with the year when it is not today's: 17 декабря 2025 /
-    December 17, 2025 (a digest of last December must not read as this one's)."""
-    month = MONTHS.get(lang, MONTHS["ru"])[day.month - 1]
-    words = f"{month} {day.day}" if lang == "en" else f"{day.day} {month}"
+    """17 декабря / 17 желтоқсандағы / December 17; with the year when it is not today's:
+    17 декабря 2025 / 2025 жылғы 17 желтоқсандағы / December 17, 2025 (a digest of last
+    December must not read as this one's)."""
+    month = plain(lang, MONTHS[day.month - 1])
     if day.year == today.year:
-        return words
-    return f"{words}, {day.year}" if lang == "en" else f"{words} {day.year}"
+        return plain(lang, "date_day_month", day=day.day, month=month)
+    return plain(lang, "date_day_month_year", day=day.day, month=month, year=day.year)
 
 
 def parse_day(arg: str | None, today: date) -> date:
@@ -112,15 +98,15 @@ def parse_day(arg: str | None, today: date) -> date:
         elif match := _ISO.match(text):
             found = date(int(match[1]), int(match[2]), int(match[3]))
         else:
-            raise DateError("digest_bad_date")
+            raise DateError(N_("digest_bad_date"))
     except ValueError as error:
         if isinstance(error, DateError):
             raise
-        raise DateError("digest_bad_date") from None
+        raise DateError(N_("digest_bad_date")) from None
     if found > today:
-        raise DateError("digest_future_date")
+        raise DateError(N_("digest_future_date"))
     if found < FIRST_DAY:
-        raise DateError("digest_old_date")
+        raise DateError(N_("digest_old_date"))
     return found
 
 

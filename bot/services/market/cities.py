@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.texts import LANGUAGES, RU
+from bot.texts import N_, plain
 
 # The slug kurs.kz uses for a city, and the other names people call it by. A slug of
 # MARKET_CITIES not listed here is still known by the slug itself.
@@ -33,10 +33,23 @@ def city_slug(word: str, cities: Sequence[str]) -> str | None:
     return None
 
 
+#: The message id of each city's name.
+NAMES = {
+    "almaty": N_("city_almaty"),
+    "astana": N_("city_astana"),
+    "shymkent": N_("city_shymkent"),
+    "karaganda": N_("city_karaganda"),
+    "aktobe": N_("city_aktobe"),
+    "pavlodar": N_("city_pavlodar"),
+    "oskemen": N_("city_oskemen"),
+    "atyrau": N_("city_atyrau"),
+}
+
+
 def city_name(slug: str, lang: str) -> str:
     """A city's name: "Астана" for astana; a slug the texts do not name, capitalised."""
-    texts = LANGUAGES.get(lang, RU)
-    return texts.get(f"city_{slug}") or slug.replace("-", " ").title()
+    key = NAMES.get(slug)
+    return plain(lang, key) if key else slug.replace("-", " ").title()
 
 
 def city_list(cities: Sequence[str], lang: str) -> str:

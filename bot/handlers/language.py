@@ -1,0 +1,102 @@
+"""/language: the reader chooses the language the bot speaks to them in."""
+
+from __future__ import annotations
+
+import time
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.callbacks import ChooseLanguage
+from bot.commands import set_chat_commands
+from bot.config import Settings
+from bot.texts import LANGUAGES, N_, t
+from storage import Storage
+
+#: Each language's name, in itself, on its button.
+_NAMES = {
+    "ru": N_("language_name_ru"),
+    "kk": N_("language_name_kk"),
+    "en": N_("language_name_en"),
+}
+#: What a reader may type after /language besides the code.
+_TYPED = {
+    "русский": "ru",
+    "орысша": "ru",
+    "russian": "ru",
+    "қазақша": "kk",
+    "казахский": "kk",
+    "kazakh": "kk",
+    "english": "en",
+    "английский": "en",
+    "ағылшынша": "en",
+}
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(language, Command("language", "lang"))
+    router.callback_query.register(choose, ChooseLanguage.filter())
+    return router
+
+
+def choices(lang: str) -> InlineKeyboardMarkup:
+    """A button per language the bot speaks, each named in itself."""
+    buttons = [
+        InlineKeyboardButton(
+            text=t(lang, _NAMES.get(code, N_("language_name_en"))),
+            callback_data=ChooseLanguage(c=code).pack(),
+        )
+        for code in LANGUAGES
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[buttons])
+
+
+async def language(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    storage: Storage,
+    settings: Settings,
+    lang: str,
+) -> None:
+    """/language shows the buttons; /language kk (or қазақша) chooses at once."""
+    typed = (command.args or "").strip().casefold()
+    if not typed:
+        await message.answer(t(lang, "language_prompt"), reply_markup=choices(lang))
+        return
+    code = typed if typed in LANGUAGES else _TYPED.get(typed)
+    if code is None or code not in LANGUAGES or message.from_user is None:
+        await message.answer(t(lang, "language_unknown"), reply_markup=choices(lang))
+        return
+    await _remember(bot, storage, settings, message.from_user.id, code)
+    await message.answer(t(code, "language_set"))
+
+
+async def choose(
+    query: CallbackQuery,
+    callback_data: ChooseLanguage,
+    bot: Bot,
+    storage: Storage,
+    settings: Settings,
+    lang: str,
+) -> None:
+    code = callback_data.c
+    if code not in LANGUAGES:
+        # A button of a language since removed, or a made-up one.
+        await query.answer(t(lang, "unknown_button"))
+        return
+    await _remember(bot, storage, settings, query.from_user.id, code)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(t(code, "language_set"))
+
+
+async def _remember(
+    bot: Bot, storage: Storage, settings: Settings, user_id: int, code: str
+) -> None:
+    await storage.readers.choose_language(user_id, code, now=int(time.time()))
+    await set_chat_commands(bot, user_id, code, admin=settings.is_admin(user_id))
