@@ -52,6 +52,11 @@ def test_preview_digest_top_and_stats(tmp_path: Path) -> None:
     assert digest.stdout.startswith(
         "☀️ Доброе утро! Предлагаем обзор главных новостей за 18 декабря"
     )
+    kazakh = bot_command(tmp_path, "preview", "digest", "18.12.2025", "--lang", "kk")
+    assert kazakh.returncode == 0, kazakh.stderr
+    assert kazakh.stdout.startswith(
+        "☀️ Қайырлы таң! 2025 жылғы 18 желтоқсандағы басты жаңалықтарға шолу"
+    )
     top = bot_command(tmp_path, "preview", "top", "7d")
     assert top.returncode == 0
     stats = bot_command(tmp_path, "stats")
@@ -67,6 +72,9 @@ def test_preview_bad_input_is_one_line(tmp_path: Path) -> None:
     bad = bot_command(tmp_path, "preview", "digest", "31.02")
     assert bad.returncode == 2
     assert bad.stderr.startswith("preview: Не понял дату.")
+    kazakh = bot_command(tmp_path, "preview", "digest", "31.02", "--lang", "kk")
+    assert kazakh.returncode == 2
+    assert kazakh.stderr.startswith("preview: Күнді түсінбедім.")
 
 
 def test_preview_without_a_database_says_so(tmp_path: Path) -> None:

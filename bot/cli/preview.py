@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.render import plain_text
 from bot.services import feed
 from bot.services.digest import DateError, DigestService, parse_day
-from bot.texts import t
+from bot.texts import DEFAULT_LANGUAGE, LANGUAGES, t
 from storage import Storage
 
 WHAT = ("latest", "top", "digest", "rates")
@@ -30,7 +30,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "arg", nargs="?", help="latest: how many; top: 24h or 7d; digest: a date (17.12)"
     )
-    parser.add_argument("--lang", choices=("ru", "en"), default="ru", help="language (ru)")
+    parser.add_argument(
+        "--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE, help=f"language ({DEFAULT_LANGUAGE})"
+    )
     parser.set_defaults(handler=run)
 
 

@@ -9,12 +9,15 @@ import sys
 from bot.clock import system_clock
 from bot.config import Settings
 from bot.render import plain_text
+from bot.texts import DEFAULT_LANGUAGE, LANGUAGES
 from storage import Storage
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("stats", help="print the figures of /stats")
-    parser.add_argument("--lang", choices=("ru", "en"), default="ru", help="language (ru)")
+    parser.add_argument(
+        "--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE, help=f"language ({DEFAULT_LANGUAGE})"
+    )
     parser.set_defaults(handler=run)
 
 
