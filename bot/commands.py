@@ -13,7 +13,7 @@ from aiogram.types import (
 
 from bot.config import Settings
 from bot.telegram_errors import TELEGRAM_ERRORS, short
-from bot.texts import DEFAULT_LANGUAGE, LANGUAGES, N_, t
+from bot.texts import LANGUAGES, N_, menu_languages, t
 from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ async def set_chat_commands(bot: Bot, chat_id: int, lang: str, *, admin: bool) -
     the one for none, so each is set."""
     scope = BotCommandScopeChat(chat_id=chat_id)
     menu = commands(lang, admin=admin)
-    for language in (None, *LANGUAGES):
+    for language in menu_languages():
         try:
             await bot.set_my_commands(menu, scope=scope, language_code=language)
         except TELEGRAM_ERRORS as error:
@@ -68,7 +68,7 @@ async def set_chat_commands(bot: Bot, chat_id: int, lang: str, *, admin: bool) -
 
 async def set_commands(bot: Bot, settings: Settings, storage: Storage) -> None:
     """Startup hook: a menu in each of the bot's languages for Telegram apps set to it,
-    and the default language's for every other app.
+    and for every other app one in the language its reader is answered in.
 
     The menu is a convenience: a failure to set it is logged and the bot starts anyway.
     """
@@ -81,8 +81,8 @@ async def set_commands(bot: Bot, settings: Settings, storage: Storage) -> None:
             scopes.append(BotCommandScopeChat(chat_id=admin_id))
     for scope in scopes:
         admin = isinstance(scope, BotCommandScopeChat)
-        for language in (None, *LANGUAGES):
-            menu = commands(language or DEFAULT_LANGUAGE, admin=admin)
+        for language, written_in in menu_languages().items():
+            menu = commands(written_in, admin=admin)
             try:
                 await bot.set_my_commands(menu, scope=scope, language_code=language)
             except TELEGRAM_ERRORS as error:

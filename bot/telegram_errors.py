@@ -130,6 +130,12 @@ def refused_formatting(error: TelegramAPIError) -> bool:
     return "entities" in text or "entity" in text or "custom emoji" in text
 
 
+def not_modified(error: TelegramAPIError) -> bool:
+    """Whether Telegram refused an edit because the message already reads so (two quick
+    taps on one button, an edit already made): nothing is wrong."""
+    return "message is not modified" in error.message.lower()
+
+
 def refused_length(error: TelegramAPIError) -> bool:
     """Whether Telegram refused a text or caption as too long: counted after parsing, so a
     formatted text can be refused where the same words unformatted would not be."""

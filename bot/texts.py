@@ -73,6 +73,17 @@ def language_of(code: str | None) -> str:
     return DEFAULT_LANGUAGE if base in _READ_AS_RUSSIAN else "en"
 
 
+def menu_languages() -> dict[str | None, str]:
+    """Telegram's language_code of each command menu and the language it is written in:
+    one per catalog, Russian for the apps read as Russian, and for every other app (no
+    code) the language those readers are answered in."""
+    return {
+        None: language_of("und"),
+        **{code: DEFAULT_LANGUAGE for code in sorted(_READ_AS_RUSSIAN)},
+        **{code: code for code in LANGUAGES},
+    }
+
+
 def template(lang: str, key: str, n: int | None = None) -> str:
     """The text `key` in `lang` as the catalog has it: in the default language where the
     catalog lacks it (the tests see that no catalog does)."""

@@ -342,12 +342,19 @@ async def test_mirror_retry_is_in_the_admins_menu_and_help_only(start_bot: Start
         for call in menus
     }
     admin_menus = [c for c in menus if c.params["scope"].get("chat_id") == ADMIN["id"]]
-    assert {c.params.get("language_code") for c in admin_menus} == {None, "ru", "kk", "en"}
+    assert {c.params.get("language_code") for c in admin_menus} == {
+        None,
+        "ru",
+        "kk",
+        "en",
+        "uk",
+        "be",
+    }
     for call in admin_menus:
         mirror = [c for c in call.params["commands"] if c["command"] == "mirror"]
         assert len(mirror) == 1
         assert "/mirror retry" in mirror[0]["description"]
-    for language in (None, "ru", "kk", "en"):
+    for language in (None, "ru", "kk", "en", "uk", "be"):
         assert "mirror" not in by_scope[("default", language)]
 
     await bot.send(private_text("/help", user=ADMIN))

@@ -12,6 +12,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.callbacks import ChooseLanguage
 from bot.commands import set_chat_commands
 from bot.config import Settings
+from bot.handlers.editing import edit_in_place
 from bot.texts import LANGUAGES, N_, t
 from storage import Storage
 
@@ -89,10 +90,10 @@ async def choose(
         # A button of a language since removed, or a made-up one.
         await query.answer(t(lang, "unknown_button"))
         return
-    await _remember(bot, storage, settings, query.from_user.id, code)
+    if await storage.readers.language(query.from_user.id) != code:
+        await _remember(bot, storage, settings, query.from_user.id, code)
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_text(t(code, "language_set"))
+    await edit_in_place(query, t(code, "language_set"))
 
 
 async def _remember(

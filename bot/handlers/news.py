@@ -8,11 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import (
     CallbackQuery,
-    InaccessibleMessage,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -21,6 +19,7 @@ from aiogram.types import (
 from bot.callbacks import FeedPage, FollowSearch, Menu, OpenPost, SearchPage
 from bot.clock import Clock
 from bot.config import Settings
+from bot.handlers.editing import edit_in_place
 from bot.post_view import send_post
 from bot.render import feed_item, fit, snippet
 from bot.services import feed
@@ -165,7 +164,7 @@ async def page_feed(
         await query.answer(t(lang, "page_gone"), show_alert=True)
         return
     text, markup = render_feed(page, count, lang, settings, clock())
-    await _edit(query, text, markup)
+    await edit_in_place(query, text, markup)
     await query.answer()
 
 
@@ -175,18 +174,6 @@ async def menu_latest(
     await query.answer()
     if isinstance(query.message, Message):
         await _answer_feed(query.message, storage, settings, clock, lang, feed.DEFAULT_COUNT)
-
-
-async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    message = query.message
-    if message is None or isinstance(message, InaccessibleMessage):
-        return
-    try:
-        await message.edit_text(text, reply_markup=markup)
-    except TelegramBadRequest as error:
-        # Two quick taps on one button ask for the same page twice.
-        if "message is not modified" not in error.message:
-            raise
 
 
 # -- /top -------------------------------------------------------------------------------
@@ -357,7 +344,7 @@ async def page_search(
     )
     if query.message is not None and query.message.chat.type == ChatType.PRIVATE:
         markup = _with_follow(markup, callback_data.q, text, lang)
-    await _edit(query, answer, markup)
+    await edit_in_place(query, answer, markup)
     await query.answer()
 
 

@@ -33,7 +33,7 @@ from bot.config import Settings
 from bot.services.delivery import Delivery, Job, Outcome, Result
 from bot.services.ingest import entities_from_records
 from bot.services.worker import Worker
-from bot.telegram_errors import refused_formatting
+from bot.telegram_errors import not_modified, refused_formatting
 from storage import CopyStatus, CopyTask, Post, PostPart, SaveOutcome, Source, Storage
 from storage.mirror import CopiedMessage
 
@@ -54,10 +54,6 @@ _INPUT_MEDIA = {
 def content_hash(part: PostPart) -> str:
     raw = json.dumps([part.text, part.entities], ensure_ascii=False, sort_keys=True)
     return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:16]
-
-
-def _not_modified(error: TelegramBadRequest) -> bool:
-    return "message is not modified" in error.message.lower()
 
 
 class Mirror(Worker):
@@ -265,7 +261,7 @@ class Mirror(Worker):
                         error.message,
                     )
                     await self._edit_part(bot, chat_id, part, copy, formatted=False)
-                elif not _not_modified(error):
+                elif not not_modified(error):
                     raise
             await self.storage.mirror.update_copy(post.id, chat_id, new)
 
