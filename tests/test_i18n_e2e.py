@@ -827,3 +827,16 @@ async def test_a_double_tap_on_a_language_button_is_no_error(start_bot: StartBot
     answer = await press(bot, "lg:kk", reader, message_id=prompt_id)
     assert not answer.get("text")
     assert [p["text"] for p in sent_to(bot.fake, reader["id"])[before:]] == []
+
+
+async def test_kazakh_words_readers_type_are_understood(start_bot: StartBot) -> None:
+    """The words a command takes are read in Kazakh too, whatever the reader's language."""
+    bot = await _bot(start_bot, FixedClock(at(DAY, 12, 0)))
+    reader = KK_READER
+    await say(bot, "/follow тариф", reader)
+    assert await say(bot, "/follow quiet өшіру", reader) == t("kk", "quiet_off")
+    assert await say(bot, "/follow quiet қосу", reader) == t("kk", "quiet_on")
+    # /top апта is the week's top, like /top 7d (empty here: nothing was posted).
+    assert await say(bot, "/top апта", reader) == await say(bot, "/top 7d", reader)
+    assert await say(bot, "/top тәулік", reader) == await say(bot, "/top", reader)
+    assert await say(bot, "/digest бүгін", reader) == await say(bot, "/digest", reader)

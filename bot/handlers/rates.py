@@ -43,8 +43,9 @@ from bot.texts import N_, t, tn
 from storage.market import MarketPoint, MarketRate
 from storage.rates import Rate
 
-CHART_WORDS = frozenset({"chart", "график", "graph"})
-MARKET_WORDS = frozenset({"market", "обменники", "обменник", "offices"})
+#: Words readers type for the chart and the exchange offices, in each language.
+CHART_WORDS = frozenset({"chart", "график", "графигі", "graph"})
+MARKET_WORDS = frozenset({"market", "обменники", "обменник", "offices", "айырбастау", "пункттер"})
 CHART_PERIODS = (30, 90, 365)
 DEFAULT_CURRENCY = "USD"
 

@@ -30,7 +30,7 @@ from storage import FollowOutcome, Storage
 
 #: A topic's text on its button is cut to this (the list above shows it whole).
 BUTTON_CHARS = 40
-_QUIET = {"on": True, "вкл": True, "off": False, "выкл": False}
+_QUIET = {"on": True, "вкл": True, "қосу": True, "off": False, "выкл": False, "өшіру": False}
 _COMMANDS = ("follow", "following", "unfollow")
 
 
