@@ -14,7 +14,7 @@ from aiogram.types import (
 from bot.config import Settings
 from bot.telegram_errors import TELEGRAM_ERRORS, short
 from bot.texts import LANGUAGES, N_, menu_languages, t
-from storage import Storage
+from storage import Storage, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,11 @@ async def set_commands(bot: Bot, settings: Settings, storage: Storage) -> None:
     """
     scopes: list[BotCommandScopeDefault | BotCommandScopeChat] = [BotCommandScopeDefault()]
     for admin_id in settings.admin_ids:
-        chosen = await storage.readers.language(admin_id)
+        try:
+            chosen = await storage.readers.language(admin_id)
+        except StorageUnavailable as error:
+            log.warning("admin's language not read admin_id=%s: %s", admin_id, error)
+            chosen = None
         if chosen in LANGUAGES:
             await set_chat_commands(bot, admin_id, chosen, admin=True)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,15 +30,24 @@ class LanguageMiddleware(I18nMiddleware):
         if user is None:
             return language_of(None)
         try:
-            chosen = await self.readers.language(user.id)
+            found = await self.readers.languages(user.id)
         except StorageUnavailable as error:
             # The answer may still be possible (rates come from their source): in the
             # language of the reader's app rather than none.
             log.warning("reader's language not read user_id=%s: %s", user.id, error)
-            chosen = None
-        if chosen in LANGUAGES:
-            return chosen
-        return language_of(user.language_code)
+            return language_of(user.language_code)
+        if found.chosen in LANGUAGES:
+            return found.chosen
+        lang = language_of(user.language_code)
+        if {found.digest, found.alerts} - {None, lang}:
+            # A reader who never chose gets their digest and alerts in their app's
+            # language as it is now: it may have changed since they subscribed, or they
+            # subscribed before the bot spoke it.
+            try:
+                await self.readers.follow_app_language(user.id, lang, now=int(time.time()))
+            except StorageUnavailable as error:
+                log.warning("reader's language not written user_id=%s: %s", user.id, error)
+        return lang
 
     async def __call__(
         self,

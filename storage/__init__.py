@@ -23,7 +23,7 @@ from storage.models import (
 )
 from storage.posts import PostRepository
 from storage.rates import FetchRecord, Rate, RateRepository
-from storage.readers import ReaderRepository
+from storage.readers import ReaderLanguages, ReaderRepository
 from storage.subscribers import DeliveryLedger, DeliveryStatus, Subscriber, SubscriberRepository
 from storage.topics import (
     AlertStatus,
@@ -58,6 +58,7 @@ __all__ = [
     "PostSummary",
     "Rate",
     "RateRepository",
+    "ReaderLanguages",
     "ReaderRepository",
     "SaveOutcome",
     "SaveResult",

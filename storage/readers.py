@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from storage.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderLanguages:
+    """The language a reader chose (None if they never did), and the languages their
+    digest and topic alerts are written in (None where they have none)."""
+
+    chosen: str | None
+    digest: str | None
+    alerts: str | None
 
 
 class ReaderRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def languages(self, user_id: int) -> ReaderLanguages:
+        """The reader's chosen language and those of their digest and alerts, in one read
+        (a read never waits for a writer)."""
+        async with self.db.reading() as conn:
+            cursor = await conn.execute(
+                """
+                SELECT (SELECT lang FROM reader_languages WHERE user_id = ?) AS chosen,
+                       (SELECT lang FROM subscribers WHERE chat_id = ?) AS digest,
+                       (SELECT lang FROM topic_readers WHERE chat_id = ?) AS alerts
+                """,
+                (user_id, user_id, user_id),
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return ReaderLanguages(row["chosen"], row["digest"], row["alerts"])
 
     async def language(self, user_id: int) -> str | None:
         """The language the reader chose, or None if they never did."""
@@ -17,6 +45,20 @@ class ReaderRepository:
             )
             row = await cursor.fetchone()
         return None if row is None else str(row["lang"])
+
+    async def follow_app_language(self, user_id: int, lang: str, *, now: int) -> None:
+        """For a reader who never chose: their digest and alerts in their app's language
+        as it is now (it may have changed since they subscribed, or they subscribed
+        before the bot spoke it). Only rows that differ are written."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE subscribers SET lang = ?, updated_at = ? WHERE chat_id = ? AND lang != ?",
+                (lang, now, user_id, lang),
+            )
+            await conn.execute(
+                "UPDATE topic_readers SET lang = ?, updated_at = ? WHERE chat_id = ? AND lang != ?",
+                (lang, now, user_id, lang),
+            )
 
     async def choose_language(self, user_id: int, lang: str, *, now: int) -> None:
         """Remember the choice, and write what the reader already gets in it from now on:

@@ -30,6 +30,11 @@ RATES = parse_feed(day_capture("03.04.2026")).by_code()  # USD 472.31, EUR 543.7
         ("100 usd", ConvertRequest(D(100), "USD")),
         ("100 USD KZT", ConvertRequest(D(100), "USD", "KZT")),
         ("5000 тенге в рублях", ConvertRequest(D(5000), "KZT", "RUB")),
+        # Kazakh: no preposition, the target takes the dative ending.
+        ("100 долларды теңгеге", ConvertRequest(D(100), "USD", "KZT")),
+        ("5000 теңгені рубльге", ConvertRequest(D(5000), "KZT", "RUB")),
+        ("100 еуро", ConvertRequest(D(100), "EUR")),
+        ("50 юаньды теңгеге", ConvertRequest(D(50), "CNY", "KZT")),
         ("1 000,50 eur", ConvertRequest(D("1000.50"), "EUR")),
         ("1\u00a0000,50 eur", ConvertRequest(D("1000.50"), "EUR")),
         ("1\u202f000,50 eur", ConvertRequest(D("1000.50"), "EUR")),

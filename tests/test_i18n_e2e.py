@@ -840,3 +840,46 @@ async def test_kazakh_words_readers_type_are_understood(start_bot: StartBot) -> 
     assert await say(bot, "/top апта", reader) == await say(bot, "/top 7d", reader)
     assert await say(bot, "/top тәулік", reader) == await say(bot, "/top", reader)
     assert await say(bot, "/digest бүгін", reader) == await say(bot, "/digest", reader)
+
+
+async def test_a_subscription_follows_the_app_language_until_a_choice(
+    start_bot: StartBot, storage: Storage
+) -> None:
+    """Subscribed when the bot did not speak Kazakh (stored in Russian), or before the app's
+    language changed: the next message brings the digest and alerts to the app's language,
+    while a reader's own choice is never overwritten."""
+    bot = await _bot(start_bot, FixedClock(at(DAY, 12, 0)))
+    before = user(4101, "kk")
+    chose = user(4102, "kk")
+    for reader in (before, chose):
+        await storage.subscribers.subscribe(
+            reader["id"], lang="ru", send_time=time(8, 0), first_day=DAY
+        )
+        await storage.topics.set_quiet(reader["id"], True, lang="ru", now=local(DAY, 11, 0))
+    await say(bot, "/language ru", chose)
+    await say(bot, "/help", before)
+    await say(bot, "/help", chose)
+    for reader, expected in ((before, "kk"), (chose, "ru")):
+        subscriber = await storage.subscribers.get(reader["id"])
+        follower = await storage.topics.reader(reader["id"])
+        assert subscriber is not None
+        assert follower is not None
+        assert (subscriber.lang, follower.lang) == (expected, expected), reader
+
+
+async def test_language_codes_and_names_readers_type(start_bot: StartBot) -> None:
+    bot = await _bot(start_bot, FixedClock(at(DAY, 12, 0)))
+    reader = user(4103, "ru")
+    for typed, lang in [("kz", "kk"), ("ru-RU", "ru"), ("қазақ", "kk"), ("EN_us", "en")]:
+        assert await say(bot, f"/language {typed}", reader) == LANGUAGE_SET[lang], typed
+
+
+async def test_many_currencies_in_one_rates_request_fit_one_message(
+    start_bot: StartBot, feed: RatesServer
+) -> None:
+    bot = await _bot(start_bot, FixedClock(at(DAY, 12, 0)), feed)
+    codes = " ".join(f"a{a}{b}" for a in "abcdefghij" for b in "abcdefghijklmnop")
+    answer = await say(bot, f"/rates {codes}", KK_READER)
+    assert answer.endswith("\n\nБір ретте ең көбі 12 валюта көрсетемін.")
+    assert len(answer) < 4096
+    assert not bot.fake.refusals

@@ -238,6 +238,10 @@ async def test_rates_market_lists_the_best_offices(
     english = await _ask(bot, "/rates market astana", EN_USER)
     assert "🇺🇸 <b>USD</b>: buy 379.05 / sell 381 ₸ (median of 24 offices)" in english
     assert "   💰 sell at: ЗАМАН ОП — <b>380.5 ₸</b>" in english
+    # In Kazakh, "exchange offices" are two words, the city after them.
+    assert await _ask(bot, "/rates айырбастау пункттері Астана") == await _ask(
+        bot, "/rates market astana"
+    )
 
 
 # -- /convert ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from babel import Locale, UnknownLocaleError
 
 from bot.callbacks import ChooseLanguage
 from bot.commands import set_chat_commands
@@ -25,11 +26,14 @@ _NAMES = {
 #: What a reader may type after /language besides the code.
 _TYPED = {
     "русский": "ru",
+    "рус": "ru",
     "орысша": "ru",
     "russian": "ru",
     "қазақша": "kk",
+    "қазақ": "kk",
     "казахский": "kk",
     "kazakh": "kk",
+    "kz": "kk",
     "english": "en",
     "английский": "en",
     "ағылшынша": "en",
@@ -47,13 +51,30 @@ def create_router() -> Router:
 def choices(lang: str) -> InlineKeyboardMarkup:
     """A button per language the bot speaks, each named in itself."""
     buttons = [
-        InlineKeyboardButton(
-            text=t(lang, _NAMES.get(code, N_("language_name_en"))),
-            callback_data=ChooseLanguage(c=code).pack(),
-        )
+        InlineKeyboardButton(text=_name(code, lang), callback_data=ChooseLanguage(c=code).pack())
         for code in LANGUAGES
     ]
     return InlineKeyboardMarkup(inline_keyboard=[buttons])
+
+
+def _name(code: str, lang: str) -> str:
+    """A language's name in itself: from the catalogs, and for a language added since as
+    a catalog alone, from CLDR ("oʻzbek")."""
+    key = _NAMES.get(code)
+    if key is not None:
+        return t(lang, key)
+    try:
+        return Locale.parse(code).get_display_name(code) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def _typed_code(typed: str) -> str | None:
+    """The language a reader typed after /language: a code ("kk", "ru-RU"), or a name."""
+    base = typed.replace("_", "-").split("-")[0]
+    if base in LANGUAGES:
+        return base
+    return _TYPED.get(typed)
 
 
 async def language(
@@ -69,7 +90,7 @@ async def language(
     if not typed:
         await message.answer(t(lang, "language_prompt"), reply_markup=choices(lang))
         return
-    code = typed if typed in LANGUAGES else _TYPED.get(typed)
+    code = _typed_code(typed)
     if code is None or code not in LANGUAGES or message.from_user is None:
         await message.answer(t(lang, "language_unknown"), reply_markup=choices(lang))
         return
@@ -90,9 +111,11 @@ async def choose(
         # A button of a language since removed, or a made-up one.
         await query.answer(t(lang, "unknown_button"))
         return
+    # At once: setting the menus takes several calls, and a button left spinning that long
+    # may expire.
+    await query.answer()
     if await storage.readers.language(query.from_user.id) != code:
         await _remember(bot, storage, settings, query.from_user.id, code)
-    await query.answer()
     await edit_in_place(query, t(code, "language_set"))
 
 

@@ -4,6 +4,7 @@ the exchange offices of the reader's city pay and ask."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
@@ -45,7 +46,12 @@ from storage.rates import Rate
 
 #: Words readers type for the chart and the exchange offices, in each language.
 CHART_WORDS = frozenset({"chart", "график", "графигі", "graph"})
-MARKET_WORDS = frozenset({"market", "обменники", "обменник", "offices", "айырбастау", "пункттер"})
+MARKET_WORDS = frozenset(
+    {"market", "обменники", "обменник", "offices", "айырбастау", "пункттер", "пункттері"}
+)
+#: Currencies one /rates answer lists at most: any three letters pass as a code, and a
+#: line for each of hundreds would not fit in a message.
+MAX_CODES = 12
 CHART_PERIODS = (30, 90, 365)
 DEFAULT_CURRENCY = "USD"
 
@@ -206,7 +212,9 @@ async def rates_command(
         return
     chat_id = message.chat.id
     if args and args[0].casefold() in MARKET_WORDS:
-        await _market_command(message, args[1:], lang, market, settings)
+        # "айырбастау пункттері Алматы": the words of a two-word name, then the city.
+        words = list(itertools.dropwhile(lambda w: w.casefold() in MARKET_WORDS, args))
+        await _market_command(message, words, lang, market, settings)
         return
     codes = _shown(settings)
     wanted: list[str] = []
@@ -231,11 +239,15 @@ async def rates_command(
             return
     # Each currency once, however often it was typed.
     codes = list(dict.fromkeys(c for c in wanted if c != TENGE)) or codes
+    capped = len(codes) > MAX_CODES
+    codes = codes[:MAX_CODES]
     if city is not None:
         await market.set_city(chat_id, city)
     else:
         city = await market.city_of(chat_id)
     text = await rates_text(rates, codes, lang, market=market, city=city, tz=settings.timezone)
+    if capped:
+        text += "\n\n" + tn(lang, "rates_capped", MAX_CODES, max=MAX_CODES)
     await message.answer(text, reply_markup=rates_keyboard(market.cities, city, lang))
 
 

@@ -34,12 +34,18 @@ _PUNCTUATION = ".,;:!?()«»\"'"
 # долларах… A stem with the endings it takes matches every form a reader may type.
 _M = "(?:|а|у|ом|е|ы|и|ов|ей|ам|ями|ами|ах|ях)"  # masculine endings, generously
 _F = "(?:а|ы|и|е|у|ой|ою|ам|ами|ах)"  # feminine -а nouns
+# Kazakh adds case and plural suffixes by vowel harmony: долларды, теңгеге, рубльден,
+# еуроға, доллармен; any of them, generously.
+_KK = (
+    "(?:|ды|ді|ты|ті|ны|ні|ға|ге|қа|ке|на|не|а|е|дан|ден|тан|тен|нан|нен|да|де|та|те"
+    "|дың|дің|тың|тің|ның|нің|мен|пен|бен|лар|лер|дар|дер|тар|тер)"
+)
 _CURRENCY_WORDS: tuple[tuple[str, str], ...] = (
-    ("USD", rf"usd|\$|us\$|доллар{_M}|долл|бакс{_M}|dollars?|bucks?"),
-    ("EUR", r"eur|€|евро|euros?"),
-    ("RUB", r"rub|₽|руб|рубл(?:ь|я|ю|ём|ем|е|и|ей|ям|ями|ях)|roubles?|rubles?"),
-    ("KZT", r"kzt|₸|тенге|теңге|тг|tenge"),
-    ("CNY", r"cny|юан(?:ь|я|ю|ем|е|и|ей|ям|ями|ях)|yuan"),
+    ("USD", rf"usd|\$|us\$|доллар{_M}|доллар{_KK}|долл|бакс{_M}|dollars?|bucks?"),
+    ("EUR", rf"eur|€|евро|евро{_KK}|еуро{_KK}|euros?"),
+    ("RUB", rf"rub|₽|руб|рубл(?:ь|я|ю|ём|ем|е|и|ей|ям|ями|ях)|рубль{_KK}|roubles?|rubles?"),
+    ("KZT", rf"kzt|₸|тенге|теңге{_KK}|тг|tenge"),
+    ("CNY", rf"cny|юан(?:ь|я|ю|ем|е|и|ей|ям|ями|ях)|юань{_KK}|yuan"),
     ("GBP", rf"gbp|£|фунт{_M}|pounds?"),
     ("KGS", rf"kgs|сом{_M}|soms?"),
     ("UZS", rf"uzs|сум{_M}|sums?"),
