@@ -17,7 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 #: Benchmark modules in bench/, each with `run(quick: bool) -> dict`.
-BENCHMARKS = ["ingest_pipeline", "reading", "delivery", "import_export", "load", "topics"]
+BENCHMARKS = [
+    "ingest_pipeline",
+    "reading",
+    "delivery",
+    "import_export",
+    "load",
+    "topics",
+    "language",
+]
 
 
 def main() -> None:
