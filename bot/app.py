@@ -15,7 +15,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 
 from bot.clock import Clock, system_clock
-from bot.commands import set_commands
+from bot.commands import set_commands, set_descriptions
 from bot.config import Settings
 from bot.handlers import routers
 from bot.handlers.errors import apologise
@@ -105,6 +105,7 @@ def create_dispatcher(
     dp.update.outer_middleware(AnswerScope())  # what RetryAnswers retries
     dp.include_routers(*routers())
     dp.startup.register(set_commands)
+    dp.startup.register(set_descriptions)
     dp.startup.register(start_scheduler)
     dp.shutdown.register(stop_scheduler)
     return dp

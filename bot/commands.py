@@ -66,6 +66,21 @@ async def set_chat_commands(bot: Bot, chat_id: int, lang: str, *, admin: bool) -
             return
 
 
+async def set_descriptions(bot: Bot) -> None:
+    """Startup hook: what the bot's profile and its empty chat say before /start, in the
+    same languages as the menus. Like the menus, a convenience: failures are logged."""
+    for language, written_in in menu_languages().items():
+        try:
+            await bot.set_my_description(
+                description=t(written_in, "bot_description"), language_code=language
+            )
+            await bot.set_my_short_description(
+                short_description=t(written_in, "bot_short_description"), language_code=language
+            )
+        except TELEGRAM_ERRORS as error:
+            log.warning("bot description not set language=%s: %s", language, short(error))
+
+
 async def set_commands(bot: Bot, settings: Settings, storage: Storage) -> None:
     """Startup hook: a menu in each of the bot's languages for Telegram apps set to it,
     and for every other app one in the language its reader is answered in.

@@ -179,3 +179,19 @@ def test_no_literal_text_goes_to_telegram() -> None:
                 and re.search(r"[^\W\d_]{2}", ast.unparse(value))
             ]
     assert sent == []
+
+
+#: Telegram's limits, in characters, for texts set on the bot itself.
+PROFILE_LIMITS = {"bot_description": 512, "bot_short_description": 120}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_profile_texts_and_command_descriptions_fit_telegrams_limits(lang: str) -> None:
+    catalog = entries(load(lang))
+    too_long = {
+        key: len(forms(catalog[key])[0])
+        for key in catalog
+        if len(forms(catalog[key])[0])
+        > PROFILE_LIMITS.get(key, 256 if key.startswith("cmd_") else 10**9)
+    }
+    assert too_long == {}

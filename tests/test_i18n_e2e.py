@@ -605,6 +605,21 @@ async def test_the_default_menus_at_start_are_in_each_language(start_bot: StartB
         assert list(default[lang]) == list(PUBLIC), lang
     assert default[None]["latest"] == CMD_LATEST["en"]
     assert default["kk"]["language"] == "Бот тілі"
+    # The profile's texts, in the same languages as the menus.
+    described = {
+        c.params.get("language_code"): c.params["short_description"]
+        for c in bot.fake.calls_of("setMyShortDescription")
+    }
+    assert described == {
+        None: t("en", "bot_short_description"),
+        "uk": t("ru", "bot_short_description"),
+        "be": t("ru", "bot_short_description"),
+        **{lang: t(lang, "bot_short_description") for lang in LANGUAGES},
+    }
+    assert described["kk"] == (
+        "Жаңалықтар, іздеу, таңғы дайджест және теңге бағамы. Қазақша · Русский · English"
+    )
+    assert len(bot.fake.calls_of("setMyDescription")) == len(described)
 
     admin_id = ADMIN["id"]
     assert isinstance(admin_id, int)
