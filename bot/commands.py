@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import logging
 
 from aiogram import Bot
@@ -14,7 +17,7 @@ from aiogram.types import (
 from bot.config import Settings
 from bot.telegram_errors import TELEGRAM_ERRORS, short
 from bot.texts import LANGUAGES, N_, menu_languages, t
-from storage import Storage, StorageUnavailable
+from storage import ReaderRepository, Storage, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +50,19 @@ def commands(lang: str, *, admin: bool = False) -> list[BotCommand]:
     return [BotCommand(command=name, description=t(lang, key)) for name, key in names.items()]
 
 
-async def set_chat_commands(bot: Bot, chat_id: int, lang: str, *, admin: bool) -> None:
+@functools.cache
+def menu_fingerprint(lang: str, *, admin: bool) -> str:
+    """What a chat's menu in `lang` holds, in 16 hex digits: it changes when a release
+    changes a command or a description."""
+    menu = [(c.command, c.description) for c in commands(lang, admin=admin)]
+    raw = json.dumps([lang, sorted(menu_languages(), key=str), menu], ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+async def set_chat_commands(bot: Bot, chat_id: int, lang: str, *, admin: bool) -> bool:
     """One chat's menu in the language its reader chose, whatever their app's language:
     a chat's own menu wins over the default one, and the one for the app's language over
-    the one for none, so each is set."""
+    the one for none, so each is set. False if Telegram refused one (logged)."""
     scope = BotCommandScopeChat(chat_id=chat_id)
     menu = commands(lang, admin=admin)
     for language in menu_languages():
@@ -63,7 +75,16 @@ async def set_chat_commands(bot: Bot, chat_id: int, lang: str, *, admin: bool) -
                 language,
                 short(error),
             )
-            return
+            return False
+    return True
+
+
+async def refresh_chat_commands(
+    bot: Bot, readers: ReaderRepository, user_id: int, lang: str, *, admin: bool
+) -> None:
+    """Set the chosen language's menu in the reader's chat and remember which one it is."""
+    if await set_chat_commands(bot, user_id, lang, admin=admin):
+        await readers.menu_set(user_id, menu_fingerprint(lang, admin=admin))
 
 
 async def set_descriptions(bot: Bot) -> None:
@@ -95,7 +116,7 @@ async def set_commands(bot: Bot, settings: Settings, storage: Storage) -> None:
             log.warning("admin's language not read admin_id=%s: %s", admin_id, error)
             chosen = None
         if chosen in LANGUAGES:
-            await set_chat_commands(bot, admin_id, chosen, admin=True)
+            await refresh_chat_commands(bot, storage.readers, admin_id, chosen, admin=True)
         else:
             scopes.append(BotCommandScopeChat(chat_id=admin_id))
     for scope in scopes:

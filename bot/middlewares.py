@@ -10,6 +10,8 @@ from typing import Any
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18nMiddleware
 
+from bot.commands import menu_fingerprint, refresh_chat_commands
+from bot.config import Settings
 from bot.texts import LANGUAGES, i18n, language_of
 from storage import ReaderRepository, StorageUnavailable
 
@@ -37,6 +39,16 @@ class LanguageMiddleware(I18nMiddleware):
             log.warning("reader's language not read user_id=%s: %s", user.id, error)
             return language_of(user.language_code)
         if found.chosen in LANGUAGES:
+            settings: Settings = data["settings"]
+            admin = settings.is_admin(user.id)
+            if found.menu != menu_fingerprint(found.chosen, admin=admin):
+                # The menu set when they chose is not this release's: set it anew.
+                try:
+                    await refresh_chat_commands(
+                        data["bot"], self.readers, user.id, found.chosen, admin=admin
+                    )
+                except StorageUnavailable as error:
+                    log.warning("reader's menu not recorded user_id=%s: %s", user.id, error)
             return found.chosen
         lang = language_of(user.language_code)
         if {found.digest, found.alerts} - {None, lang}:

@@ -15,6 +15,8 @@ class ReaderLanguages:
     chosen: str | None
     digest: str | None
     alerts: str | None
+    #: The fingerprint of the command menu last set in the reader's chat.
+    menu: str | None = None
 
 
 class ReaderRepository:
@@ -29,13 +31,20 @@ class ReaderRepository:
                 """
                 SELECT (SELECT lang FROM reader_languages WHERE user_id = ?) AS chosen,
                        (SELECT lang FROM subscribers WHERE chat_id = ?) AS digest,
-                       (SELECT lang FROM topic_readers WHERE chat_id = ?) AS alerts
+                       (SELECT lang FROM topic_readers WHERE chat_id = ?) AS alerts,
+                       (SELECT menu FROM reader_languages WHERE user_id = ?) AS menu
                 """,
-                (user_id, user_id, user_id),
+                (user_id, user_id, user_id, user_id),
             )
             row = await cursor.fetchone()
         assert row is not None
-        return ReaderLanguages(row["chosen"], row["digest"], row["alerts"])
+        return ReaderLanguages(row["chosen"], row["digest"], row["alerts"], row["menu"])
+
+    async def menu_set(self, user_id: int, fingerprint: str) -> None:
+        """The command menu with this fingerprint is now set in the reader's chat."""
+        await self.db.write(
+            "UPDATE reader_languages SET menu = ? WHERE user_id = ?", (fingerprint, user_id)
+        )
 
     async def language(self, user_id: int) -> str | None:
         """The language the reader chose, or None if they never did."""

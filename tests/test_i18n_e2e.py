@@ -898,3 +898,21 @@ async def test_many_currencies_in_one_rates_request_fit_one_message(
     assert answer.endswith("\n\nБір ретте ең көбі 12 валюта көрсетемін.")
     assert len(answer) < 4096
     assert not bot.fake.refusals
+
+
+async def test_a_chosen_menu_is_set_again_when_a_release_changes_it(
+    start_bot: StartBot, storage: Storage
+) -> None:
+    """A reader chose Kazakh under an older release (no menu recorded, or another one):
+    their next message sets this release's Kazakh menu in their chat, once."""
+    bot = await _bot(start_bot, FixedClock(at(DAY, 12, 0)))
+    reader = user(4201, "ru")
+    await storage.readers.choose_language(reader["id"], "kk", now=local(DAY, 11, 0))
+    await storage.readers.menu_set(reader["id"], "an-older-menu")
+    await say(bot, "/help", reader)
+    chosen = menus(bot.fake, chat_scope(reader["id"]))
+    assert set(chosen) == {None, "ru", "en", "kk", "uk", "be"}
+    assert {menu["latest"] for menu in chosen.values()} == {"Соңғы жаңалықтар"}
+    calls = len(bot.fake.calls_of("setMyCommands"))
+    await say(bot, "/help", reader)
+    assert len(bot.fake.calls_of("setMyCommands")) == calls

@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from babel import Locale, UnknownLocaleError
 
 from bot.callbacks import ChooseLanguage
-from bot.commands import set_chat_commands
+from bot.commands import refresh_chat_commands
 from bot.config import Settings
 from bot.handlers.editing import edit_in_place
 from bot.texts import LANGUAGES, N_, t
@@ -123,4 +123,6 @@ async def _remember(
     bot: Bot, storage: Storage, settings: Settings, user_id: int, code: str
 ) -> None:
     await storage.readers.choose_language(user_id, code, now=int(time.time()))
-    await set_chat_commands(bot, user_id, code, admin=settings.is_admin(user_id))
+    await refresh_chat_commands(
+        bot, storage.readers, user_id, code, admin=settings.is_admin(user_id)
+    )
