@@ -105,42 +105,58 @@ async def test_the_fake_refuses_what_telegram_refuses(fake_telegram: FakeTelegra
 # -- 1. a stored post whose formatting Telegram refuses -----------------------------------
 
 
+async def _stored_post(
+    storage: Storage, message_id: int, text: str, entities: list[Any], source: Source
+) -> int:
+    result = await storage.posts.save(
+        IncomingMessage(
+            channel_id=NEWS_ID,
+            message_id=message_id,
+            date=datetime(2025, 12, 17, 6, tzinfo=UTC),
+            source=source,
+            text=text,
+            entities=entities,
+            channel_title=str(NEWS_CHANNEL["title"]),
+            channel_username=str(NEWS_CHANNEL["username"]),
+        )
+    )
+    return result.post_id
+
+
+def _sent_to_reader(fake: FakeTelegram) -> list[str]:
+    return [
+        c.params["text"]
+        for c in fake.calls_of("sendMessage")
+        if c.params["chat_id"] == READER_ID and c.outcome == "ok"
+    ]
+
+
 async def test_a_post_with_an_unknown_custom_emoji_still_opens(
     start_bot: StartBot, storage: Storage, caplog: pytest.LogCaptureFixture
 ) -> None:
     # As an older import stored it: the export's sticker path where the id should be.
     text = "🔥 Акимат Алматы объявил о ремонте дорог"
-    result = await storage.posts.save(
-        IncomingMessage(
-            channel_id=NEWS_ID,
-            message_id=77,
-            date=datetime(2025, 12, 17, 6, tzinfo=UTC),
-            source=Source.IMPORT,
-            text=text,
-            entities=[
-                {
-                    "type": "custom_emoji",
-                    "offset": 0,
-                    "length": 2,
-                    "custom_emoji_id": "stickers/sticker.webp",
-                },
-                {"type": "bold", "offset": 3, "length": 6},
-            ],
-            channel_title=str(NEWS_CHANNEL["title"]),
-            channel_username=str(NEWS_CHANNEL["username"]),
-        )
+    post_id = await _stored_post(
+        storage,
+        77,
+        text,
+        [
+            {
+                "type": "custom_emoji",
+                "offset": 0,
+                "length": 2,
+                "custom_emoji_id": "stickers/sticker.webp",
+            },
+            {"type": "bold", "offset": 3, "length": 6},
+        ],
+        Source.IMPORT,
     )
     bot: RunningBot = await start_bot()
-    await bot.send(private_text(f"/post_{result.post_id}"))
+    await bot.send(private_text(f"/post_{post_id}"))
 
-    sent = [
-        c.params["text"]
-        for c in bot.fake.calls_of("sendMessage")
-        if c.params["chat_id"] == READER_ID and c.outcome == "ok"
-    ]
     # Refused once with the custom emoji; then sent with the rest of its formatting.
     assert [m for m, _ in bot.fake.refusals] == ["sendMessage"]
-    assert sent == ["🔥 <b>Акимат</b> Алматы объявил о ремонте дорог"]
+    assert _sent_to_reader(bot.fake) == ["🔥 <b>Акимат</b> Алматы объявил о ремонте дорог"]
     assert not _apologies(bot.fake)
     assert _errors(caplog) == []
 
@@ -151,28 +167,14 @@ async def test_a_post_refused_as_too_long_opens_unformatted(
     # Telegram counts a message after parsing its formatting; whatever it counts, a post
     # it finds too long formatted goes out as its plain words, not as an apology.
     text = "Акимат Алматы объявил о ремонте дорог"
-    result = await storage.posts.save(
-        IncomingMessage(
-            channel_id=NEWS_ID,
-            message_id=78,
-            date=datetime(2025, 12, 17, 6, tzinfo=UTC),
-            source=Source.CHANNEL,
-            text=text,
-            entities=[{"type": "bold", "offset": 0, "length": 6}],
-            channel_title=str(NEWS_CHANNEL["title"]),
-            channel_username=str(NEWS_CHANNEL["username"]),
-        )
+    post_id = await _stored_post(
+        storage, 78, text, [{"type": "bold", "offset": 0, "length": 6}], Source.CHANNEL
     )
     bot: RunningBot = await start_bot()
     bot.fake.fail("sendMessage", 400, "Bad Request: message is too long", times=2)
-    await bot.send(private_text(f"/post_{result.post_id}"))
+    await bot.send(private_text(f"/post_{post_id}"))
 
-    sent = [
-        c.params["text"]
-        for c in bot.fake.calls_of("sendMessage")
-        if c.params["chat_id"] == READER_ID and c.outcome == "ok"
-    ]
-    assert sent == [text]
+    assert _sent_to_reader(bot.fake) == [text]
     assert not _apologies(bot.fake)
     assert _errors(caplog) == []
 
