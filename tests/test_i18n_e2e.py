@@ -8,8 +8,10 @@ loses or garbles a message fails a test, not only a code change.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -916,3 +918,26 @@ async def test_a_chosen_menu_is_set_again_when_a_release_changes_it(
     calls = len(bot.fake.calls_of("setMyCommands"))
     await say(bot, "/help", reader)
     assert len(bot.fake.calls_of("setMyCommands")) == calls
+
+
+REAL_PRIVATE_TEXT = Path(__file__).parent / "data" / "telegram" / "updates" / "private-text.json"
+
+
+@pytest.mark.parametrize(("code", "lang"), [("en", "en"), ("kk", "kk"), (None, "ru")])
+async def test_a_real_private_message_is_answered_in_its_senders_language(
+    start_bot: StartBot, code: str | None, lang: str
+) -> None:
+    """A message as Telegram sent it (its sender's app in English), made a /help, and the
+    same with the app in Kazakh and with no language_code at all."""
+    update = json.loads(REAL_PRIVATE_TEXT.read_text(encoding="utf-8"))
+    update.pop("update_id")  # the fake numbers it after the bot's own
+    message = update["message"]
+    message["text"] = "/help"
+    message["entities"] = [{"type": "bot_command", "offset": 0, "length": 5}]
+    if code is None:
+        del message["from"]["language_code"]
+    else:
+        message["from"]["language_code"] = code
+    bot = await _bot(start_bot, FixedClock(at(DAY, 12, 0)))
+    await bot.send(update)
+    assert [a["text"] for a in sent_to(bot.fake, message["chat"]["id"])] == [t(lang, "help")]
