@@ -32,7 +32,8 @@ from typing import Any
 
 from bot.services.export_import import Channel, ExportReader, Skip, convert, import_export
 from storage import IncomingMessage, Storage
-from storage.db import _migrations, _statements
+from storage.db import migrations as _migrations
+from storage.db import statements as _statements
 from storage.search_text import index_body
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from storage.db import _migrations, _statements
+from storage.db import migrations as _migrations
+from storage.db import statements as _statements
 from tests.bot_process import start_bot_process
 from tests.fake_telegram import FakeTelegram
 from tests.updates import NEWS_CHANNEL, channel_post

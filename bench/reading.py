@@ -46,7 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from storage import Storage
-from storage.db import _migrations, _statements
+from storage.db import migrations as _migrations
+from storage.db import statements as _statements
 from storage.search_text import index_body, query_terms, stems
 from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.updates import private_text

@@ -8,12 +8,12 @@ from collections.abc import Iterable
 
 from pydantic import ValidationError
 
-from bot.cli import backup, importer, preview, rates, run, stats
+from bot.cli import backup, importer, migrate_db, preview, rates, run, stats
 from bot.config import Settings, describe_errors
 from bot.logging_setup import configure_logging, secrets_of
 
 #: Sub-command modules, in the order `--help` lists them.
-COMMANDS = [run, importer, preview, stats, backup, rates]
+COMMANDS = [run, importer, preview, stats, backup, migrate_db, rates]
 
 
 def load_settings() -> Settings:

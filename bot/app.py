@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,14 +15,15 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 
-from bot.clock import Clock, system_clock
+from bot.clock import Clock, system_clock, wait_set
 from bot.commands import set_commands, set_descriptions
 from bot.config import Settings
 from bot.handlers import routers
 from bot.handlers.errors import apologise
+from bot.leader import LEADER_RETRY_SECONDS
 from bot.lifecycle import start_scheduler, stop_scheduler
 from bot.middlewares import LanguageMiddleware
-from bot.pace import ChatPace
+from bot.pace import ChatPace, SharedPace
 from bot.polling import Poller
 from bot.services.digest import DigestService
 from bot.services.ingest import AlbumNotices, ChannelPolicy
@@ -30,8 +32,10 @@ from bot.services.rates import RatesService
 from bot.services.topics import TopicService
 from bot.session import create_session
 from bot.telegram_retry import AnswerScope
-from storage import Storage
+from storage import Database, Storage
+from storage.engine import STORAGE_ERRORS, Lease
 from storage.market import MarketRepository
+from storage.turns import TurnRepository
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +56,15 @@ ALLOWED_UPDATES = [
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def create_bot(settings: Settings) -> Bot:
+def create_bot(settings: Settings, storage: Storage | None = None) -> Bot:
+    """The bot; with PostgreSQL's storage, its pace is shared with the bot's other
+    processes (bot/pace.py SharedPace)."""
+    pace = ChatPace()
+    if storage is not None and storage.db.dialect.name == "postgresql":
+        pace = SharedPace(TurnRepository(storage.db), settings.send_rate)
     return Bot(
         token=settings.bot_token.get_secret_value(),
-        session=create_session(settings.telegram_api_url, ChatPace()),
+        session=create_session(settings.telegram_api_url, pace),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
 
@@ -124,9 +133,9 @@ class Resources:
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Open the database, the HTTP client, the bot and its dispatcher; close all on exit."""
-    storage = await Storage.open(settings.database_path)
+    storage = await Storage.open(settings.database)
     http = create_http_client()
-    bot = create_bot(settings)
+    bot = create_bot(settings, storage)
     try:
         yield Resources(storage, http, bot, create_dispatcher(settings, storage, http=http))
     finally:
@@ -145,9 +154,9 @@ async def run_polling(
     # Installed first, so a SIGTERM during start-up also ends cleanly.
     for sig in _SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    storage = await Storage.open(settings.database_path)
+    storage = await Storage.open(settings.database)
     http = create_http_client()
-    bot = create_bot(settings)
+    bot = create_bot(settings, storage)
     dp = create_dispatcher(settings, storage, http=http, clock=clock)
     poller = Poller(
         dp,
@@ -157,11 +166,17 @@ async def run_polling(
         inbox=storage.inbox,
     )
     watcher = asyncio.create_task(_stop_when_set(stop, poller))
+    lease: Lease | None = None
     try:
+        # Telegram serves getUpdates to one caller at a time: a second process polling
+        # for the same bot (on PostgreSQL) waits as a standby until the first one ends.
+        lease = await _wait_for_lease(storage.db, "poller", stop)
+        if lease is None:
+            return
         me = await poller.connect()
         if me is None:
             return
-        log.info("started bot=@%s id=%s database=%s", me.username, me.id, settings.database_path)
+        log.info("started bot=@%s id=%s database=%s", me.username, me.id, storage.db.location)
         await dp.emit_startup(bot=bot, dispatcher=dp, **dp.workflow_data)
         await poller.run()
     finally:
@@ -169,10 +184,30 @@ async def run_polling(
         for sig in _SIGNALS:
             loop.remove_signal_handler(sig)
         await dp.emit_shutdown(bot=bot, dispatcher=dp, **dp.workflow_data)
+        if lease is not None:
+            await lease.release()
         await bot.session.close()
         await http.aclose()
         await storage.close()
         log.info("stopped")
+
+
+async def _wait_for_lease(db: Database, name: str, stop: asyncio.Event) -> Lease | None:
+    """The lease, once no other process holds it; None if `stop` is set first."""
+    waiting_since: float | None = None
+    while not stop.is_set():
+        try:
+            lease = await db.try_lease(name)
+        except STORAGE_ERRORS as error:
+            log.warning("cannot ask for the %s lease now: %s", name, error)
+            lease = None
+        if lease is not None:
+            return lease
+        if waiting_since is None:
+            waiting_since = time.monotonic()
+            log.info("another process polls Telegram: standing by until it stops")
+        await wait_set(stop, LEADER_RETRY_SECONDS)
+    return None
 
 
 async def _stop_when_set(event: asyncio.Event, poller: Poller) -> None:

@@ -9,7 +9,7 @@ from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
 from bot.services.feed import MAX_COUNT
-from storage.posts import SEARCH_WINDOW
+from storage.search_index import SEARCH_WINDOW
 
 # Anyone can send a button press with made-up data. Every number here is bounded by what
 # the bot itself ever packs, so a forged one (beyond SQLite's 64 bits, a moment past year

@@ -106,10 +106,15 @@ class Settings(BaseSettings):
 
     @field_validator("database_url", mode="after")
     @classmethod
-    def _sqlite_url(cls, value: str) -> str:
+    def _database_url(cls, value: str) -> str:
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        if value.startswith("postgresql://") and len(value) > len("postgresql://"):
+            return value
         if not value.startswith("sqlite:///") or len(value) <= len("sqlite:///"):
             raise ValueError(
-                f"only SQLite is supported: expected sqlite:///path/to/bot.db, got {value!r}"
+                "expected sqlite:///path/to/bot.db or postgresql://user@host:port/db, "
+                f"got {value!r}"
             )
         return value
 
@@ -216,9 +221,20 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def uses_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql://")
+
+    @property
     def database_path(self) -> Path:
         """sqlite:///data/bot.db is relative; sqlite:////var/lib/bot.db is absolute."""
+        if self.uses_postgres:
+            raise ValueError("DATABASE_URL is PostgreSQL's, not a SQLite file")
         return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def database(self) -> Path | str:
+        """What Storage.open takes: the SQLite file's path, or PostgreSQL's URL."""
+        return self.database_url if self.uses_postgres else self.database_path
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admin_ids

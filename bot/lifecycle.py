@@ -9,6 +9,7 @@ from aiogram import Bot, Dispatcher
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.leader import Leader, Role
 from bot.services.alerts import AlertWorker
 from bot.services.delivery import Delivery, RateLimiter
 from bot.services.digest import DigestService
@@ -44,19 +45,26 @@ async def start_scheduler(
     dispatcher["scheduler"] = scheduler
     dispatcher["mirror"] = mirror
     dispatcher["alerts"] = alerts
-    await scheduler.start()
-    await mirror.start()
-    await alerts.start()
+    # Every process matches the posts it stores against the topics readers follow.
+    await topics.load()
+    # The workers run in one process of those sharing the database (bot/leader.py).
+    leader = Leader(
+        storage.db,
+        Role(
+            start=[scheduler.start, mirror.start, alerts.start],
+            stop=[alerts.stop, mirror.stop, scheduler.stop],
+        ),
+    )
+    dispatcher["leader"] = leader
+    await leader.start()
 
 
 async def stop_scheduler(dispatcher: Dispatcher) -> None:
     """Sends in flight finish; nothing new starts."""
-    alerts = dispatcher.workflow_data.get("alerts")
-    if isinstance(alerts, AlertWorker):
-        await alerts.stop()
-    mirror = dispatcher.workflow_data.get("mirror")
-    if isinstance(mirror, Mirror):
-        await mirror.stop()
+    leader = dispatcher.workflow_data.get("leader")
+    if isinstance(leader, Leader):
+        await leader.stop()
+    # A digest an admin started here runs in this process, leader or not.
     scheduler = dispatcher.workflow_data.get("scheduler")
     if isinstance(scheduler, DigestScheduler):
         await scheduler.stop()

@@ -25,6 +25,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import (
     CopyMessage,
     CopyMessages,
@@ -53,6 +54,8 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
+
+from storage.turns import TurnRepository
 
 Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -203,8 +206,42 @@ class ChatPace:
         for chat_id in [c for c, t in self._turns.items() if t[-1] < now - _FORGET_AFTER]:
             del self._turns[chat_id]
 
+    async def flooded(self, seconds: float) -> None:
+        """Telegram answered 429: the senders that share this pace elsewhere hold back too
+        (this process's own senders obey the answer where they get it)."""
+
     def middleware(self) -> PaceMiddleware:
         return PaceMiddleware(self)
+
+
+class SharedPace(ChatPace):
+    """Each chat's pace and the bot's overall one, kept across every process sending for
+    the bot (in PostgreSQL: storage/turns.py), on top of this process's own (which keeps
+    a group's twenty-a-minute bursts).
+
+    A 429 holds every process back for its retry_after.
+    """
+
+    def __init__(self, turns: TurnRepository, rate: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.turns = turns
+        self.rate = rate
+        self._forgotten = 0.0
+
+    async def wait(self, chat_id: int | str, messages: int = 1) -> None:
+        await super().wait(chat_id, messages)
+        delay = await self.turns.take(
+            str(chat_id), self.limit_of(chat_id).gap * messages, messages / self.rate
+        )
+        if delay > 0:
+            await self._sleep(delay)
+        now = self._monotonic()
+        if now - self._forgotten > _FORGET_AFTER:
+            self._forgotten = now
+            await self.turns.forget(_FORGET_AFTER)
+
+    async def flooded(self, seconds: float) -> None:
+        await self.turns.hold(seconds)
 
 
 class PaceMiddleware(BaseRequestMiddleware):
@@ -225,5 +262,8 @@ class PaceMiddleware(BaseRequestMiddleware):
         await self.pace.wait(chat_id, messages_in(method))
         try:
             return await make_request(bot, method)
+        except TelegramRetryAfter as error:
+            await self.pace.flooded(error.retry_after)
+            raise
         finally:
             self.pace.sent(chat_id)

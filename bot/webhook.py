@@ -263,7 +263,7 @@ async def run_webhook(settings: Settings, *, stop: asyncio.Event | None = None) 
                     settings.webhook_host,
                     settings.webhook_port,
                     webhook_path(url),
-                    settings.database_path,
+                    res.storage.db.location,
                 )
                 await stop.wait()
                 log.info("stopping: finishing the updates in progress")

@@ -1,4 +1,5 @@
-"""SQLite storage. The only code that speaks SQL; it knows nothing of Telegram."""
+"""Storage in SQLite (the default) or PostgreSQL. The only code that speaks SQL; it knows
+nothing of Telegram."""
 
 from __future__ import annotations
 
@@ -91,8 +92,9 @@ class Storage:
     readers: ReaderRepository
 
     @classmethod
-    async def open(cls, path: Path | str) -> Storage:
-        db = await Database.open(path)
+    async def open(cls, url: Path | str) -> Storage:
+        """A SQLite file (a path or `sqlite:///path`), or `postgresql://…`."""
+        db = await Database.open(url)
         return cls(
             db=db,
             posts=PostRepository(db),

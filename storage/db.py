@@ -1,4 +1,4 @@
-"""The SQLite connection: pragmas, numbered migrations, and serialised transactions."""
+"""SQLite, the default engine: pragmas, numbered migrations, and serialised transactions."""
 
 from __future__ import annotations
 
@@ -16,19 +16,24 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
+from storage.engine import (
+    SQLITE,
+    Connection,
+    Database,
+    Lease,
+    Params,
+    StorageUnavailable,
+    SyncConnection,
+)
+
+__all__ = ["Database", "SqliteDatabase", "StorageUnavailable"]
+
 log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
-
-
-class StorageUnavailable(Exception):
-    """The database cannot take a write right now (locked, read-only, disk full).
-
-    The update that caused the write must not be confirmed to Telegram: it is retried.
-    """
 
 
 _TRANSIENT = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_FULL", "SQLITE_IOERR")
@@ -40,17 +45,17 @@ def is_transient(error: sqlite3.Error) -> bool:
     return name.startswith(_TRANSIENT)
 
 
-def _migrations() -> list[tuple[int, str, str]]:
-    """(number, name, sql) of every migration shipped in storage/migrations, in order."""
+def migrations(package: str = "storage.migrations") -> list[tuple[int, str, str]]:
+    """(number, name, sql) of every migration shipped in `package`, in order."""
     found = []
-    for entry in resources.files("storage.migrations").iterdir():
+    for entry in resources.files(package).iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
     return sorted(found)
 
 
-def _statements(script: str) -> list[str]:
+def statements(script: str) -> list[str]:
     """Split a migration into statements (executescript would commit mid-transaction)."""
     statements, buffer = [], ""
     for line in script.splitlines(keepends=True):
@@ -114,20 +119,27 @@ async def _enable_wal(conn: aiosqlite.Connection) -> None:
             await asyncio.sleep(0.05)
 
 
-class Database:
+class SqliteDatabase(Database):
     """One aiosqlite connection shared by the whole process.
 
     aiosqlite runs every statement on one worker thread, so statements never overlap;
     the lock keeps a transaction's statements together when several coroutines write.
     """
 
+    dialect = SQLITE
+
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
         self._lock = asyncio.Lock()
+        self._named: dict[str, asyncio.Lock] = {}
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
+    async def open(cls, path: Path | str) -> SqliteDatabase:
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,18 +173,18 @@ class Database:
             cursor = await conn.execute("PRAGMA user_version")
             row = await cursor.fetchone()
             current = int(row[0]) if row else 0
-            for number, name, sql in _migrations():
+            for number, name, sql in migrations():
                 if number <= current:
                     continue
                 log.info("applying migration %s", name)
-                for statement in _statements(sql):
+                for statement in statements(sql):
                     await conn.execute(statement)
                 await conn.execute(f"PRAGMA user_version = {number}")
                 current = number
             return current
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """BEGIN IMMEDIATE … COMMIT, rolled back on any error.
 
         SQLite errors that mean "cannot write now" become StorageUnavailable.
@@ -194,7 +206,7 @@ class Database:
                 raise StorageUnavailable(str(error)) from error
 
     async def run_sync(
-        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+        self, fn: Callable[Concatenate[SyncConnection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run `fn(connection, …)` as one IMMEDIATE transaction on the database thread.
 
@@ -232,7 +244,7 @@ class Database:
                     raise
                 raise StorageUnavailable(str(error)) from error
 
-    async def write(self, sql: str, params: tuple[object, ...] = ()) -> int:
+    async def write(self, sql: str, params: Params = ()) -> int:
         """One statement as its own transaction (SQLite's autocommit): a third of the
         round trips of transaction() for the hot single-row writes. Returns rowcount."""
         async with self._lock:
@@ -245,7 +257,7 @@ class Database:
                 raise StorageUnavailable(str(error)) from error
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def reading(self) -> AsyncIterator[Connection]:
         """The connection, outside any other coroutine's transaction."""
         async with self._lock:
             yield self.conn
@@ -257,6 +269,16 @@ class Database:
         except (sqlite3.Error, ValueError):
             return False
         return True
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        # One process works on a SQLite file (several would be PostgreSQL's case).
+        lock = self._named.setdefault(name, asyncio.Lock())
+        async with lock:
+            yield
+
+    async def try_lease(self, name: str) -> Lease | None:
+        return _LocalLease()
 
     async def backup(self, target: Path | str) -> None:
         """Write a consistent copy of the database to `target`, while others keep writing.
@@ -282,6 +304,16 @@ class Database:
             partial.replace(target)
         finally:
             partial.unlink(missing_ok=True)
+
+
+class _LocalLease(Lease):
+    """The one process that uses a SQLite file holds every role."""
+
+    async def alive(self) -> bool:
+        return True
+
+    async def release(self) -> None:
+        return None
 
 
 def _sync_file(path: Path) -> None:

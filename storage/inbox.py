@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Collection, Sequence
 
-from storage.db import Database
+from storage.engine import Database, SyncConnection
 
 #: Ids deleted per statement, under SQLite's limit on bound parameters.
 _CHUNK = 500
@@ -19,9 +18,10 @@ class Inbox:
     async def put(self, updates: Sequence[tuple[int, str]]) -> None:
         """Keep (update id, JSON) pairs, all or none; one already kept stays as it is."""
 
-        def put(conn: sqlite3.Connection) -> None:
+        def put(conn: SyncConnection) -> None:
             conn.executemany(
-                "INSERT OR IGNORE INTO inbox (update_id, payload) VALUES (?, ?)", updates
+                "INSERT INTO inbox (update_id, payload) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                updates,
             )
 
         await self.db.run_sync(put)
@@ -30,7 +30,7 @@ class Inbox:
         """Forget handled updates."""
         ids = sorted(update_ids)
 
-        def delete(conn: sqlite3.Connection) -> None:
+        def delete(conn: SyncConnection) -> None:
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
@@ -48,11 +48,14 @@ class Inbox:
     async def set_aside(self, update_id: int, payload: str, error: str) -> None:
         """Keep an update that cannot be read in `unreadable_updates`, out of the inbox."""
 
-        def move(conn: sqlite3.Connection) -> None:
+        def move(conn: SyncConnection) -> None:
             conn.execute(
                 """
-                INSERT OR REPLACE INTO unreadable_updates
-                    (update_id, payload, error, received_at) VALUES (?, ?, ?, ?)
+                INSERT INTO unreadable_updates (update_id, payload, error, received_at)
+                VALUES (?, ?, ?, ?)
+                ON CONFLICT (update_id) DO UPDATE
+                   SET payload = excluded.payload, error = excluded.error,
+                       received_at = excluded.received_at
                 """,
                 (update_id, payload, error, int(time.time())),
             )

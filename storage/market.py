@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import aiosqlite
-
-from storage.db import Database
+from storage.engine import Database, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +63,7 @@ def _dt(value: int) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
-def _rate(row: aiosqlite.Row) -> MarketRate:
+def _rate(row: Row) -> MarketRate:
     return MarketRate(
         code=row["code"],
         buy=Decimal(row["buy"]),
@@ -121,11 +119,20 @@ class MarketRepository:
         async with self.db.transaction() as conn:
             await conn.executemany(
                 f"""
-                INSERT OR REPLACE INTO market_rates
+                INSERT INTO market_rates
                     (city, code, fetched_at, source, buy, sell, offices, newest_at,
                      best_buy, best_buy_name, best_buy_address, best_buy_at,
                      best_sell, best_sell_name, best_sell_address, best_sell_at)
                 VALUES ({",".join("?" * 16)})
+                ON CONFLICT (city, code, fetched_at) DO UPDATE
+                   SET source = excluded.source, buy = excluded.buy, sell = excluded.sell,
+                       offices = excluded.offices, newest_at = excluded.newest_at,
+                       best_buy = excluded.best_buy, best_buy_name = excluded.best_buy_name,
+                       best_buy_address = excluded.best_buy_address,
+                       best_buy_at = excluded.best_buy_at,
+                       best_sell = excluded.best_sell, best_sell_name = excluded.best_sell_name,
+                       best_sell_address = excluded.best_sell_address,
+                       best_sell_at = excluded.best_sell_at
                 """,
                 rows,
             )

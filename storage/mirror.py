@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from storage.db import Database
+from storage.engine import Database
 
 
 class CopyStatus(enum.StrEnum):
@@ -44,23 +44,24 @@ class MirrorRepository:
         """Ask for a post to be copied to each target, once; a later call (another album
         part) only moves the moment the copy may start."""
         now = int(time.time())
+        later = self.db.dialect.max2("mirror_copies.ready_at", "excluded.ready_at")
         async with self.db.transaction() as conn:
             await conn.executemany(
-                """
+                f"""
                 INSERT INTO mirror_copies (post_id, target_chat_id, status, ready_at, updated_at)
                 VALUES (?, ?, 'pending', ?, ?)
-                ON CONFLICT (post_id, target_chat_id) DO UPDATE SET
-                    ready_at = max(ready_at, excluded.ready_at)
-                 WHERE status = 'pending'
+                ON CONFLICT (post_id, target_chat_id) DO UPDATE SET ready_at = {later}
+                 WHERE mirror_copies.status = 'pending'
                 """,
                 [(post_id, target, ready_at, now) for target in targets],
             )
 
     async def request_edit(self, post_id: int, *, ready_at: float) -> None:
         """The source post changed: bring its copies in line once it settles."""
+        later = self.db.dialect.max2("ready_at", "?")
         await self.db.write(
-            """
-            UPDATE mirror_copies SET edit_pending = 1, ready_at = max(ready_at, ?),
+            f"""
+            UPDATE mirror_copies SET edit_pending = 1, ready_at = {later},
                    updated_at = ?
              WHERE post_id = ? AND status IN ('pending', 'copied')
             """,
@@ -102,7 +103,7 @@ class MirrorRepository:
             """
             UPDATE mirror_copies
                SET status = ?, error = ?, updated_at = ?,
-                   attempts = attempts + (? = 'sending'),
+                   attempts = attempts + CASE WHEN ? = 'sending' THEN 1 ELSE 0 END,
                    delete_pending = CASE WHEN ? = 'deleted' THEN 0 ELSE delete_pending END
              WHERE post_id = ? AND target_chat_id = ?
             """,
@@ -114,10 +115,14 @@ class MirrorRepository:
         async with self.db.transaction() as conn:
             await conn.executemany(
                 """
-                INSERT OR REPLACE INTO mirror_messages
+                INSERT INTO mirror_messages
                     (post_id, target_chat_id, source_message_id, copy_message_id,
                      media_unique_id, content_hash)
                 VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (post_id, target_chat_id, source_message_id) DO UPDATE
+                   SET copy_message_id = excluded.copy_message_id,
+                       media_unique_id = excluded.media_unique_id,
+                       content_hash = excluded.content_hash
                 """,
                 [
                     (

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database
+from storage.engine import Connection, Database, Row, SyncConnection
 from storage.models import (
     Entity,
     IncomingMessage,
@@ -25,7 +22,8 @@ from storage.models import (
     SearchHit,
     Source,
 )
-from storage.search_text import index_body, match_expression, query_terms
+from storage.search_index import SearchIndex, index_for
+from storage.search_text import search_terms
 
 
 def _ts(value: datetime | None) -> int | None:
@@ -40,7 +38,7 @@ def _dump(entities: list[Entity]) -> str:
     return json.dumps(entities, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def _media(row: aiosqlite.Row) -> Media | None:
+def _media(row: Row) -> Media | None:
     if row["media_kind"] is None:
         return None
     return Media(row["media_kind"], row["file_id"], row["file_unique_id"])
@@ -65,10 +63,12 @@ def _is_stale(msg: IncomingMessage, stored_edit: int | None) -> bool:
 class PostRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.index = index_for(db.dialect)
+        self._summary_select = _SUMMARY_SELECT.format(media_kinds=db.dialect.joined("media_kind"))
 
     async def save(self, msg: IncomingMessage) -> SaveResult:
         """Store a message once, whatever the order or number of times it arrives."""
-        return await self.db.run_sync(save_one, msg)
+        return await self.db.run_sync(save_one, msg, self.index)
 
     async def save_many(self, messages: Sequence[IncomingMessage]) -> list[SaveResult]:
         """save() each message, all in one transaction: every one is stored, or none.
@@ -76,7 +76,7 @@ class PostRepository:
         The whole batch runs in one call on the database thread, so a long import pays
         the thread round trip once per batch instead of several times per message.
         """
-        return await self.db.run_sync(_save_batch, list(messages))
+        return await self.db.run_sync(_save_batch, list(messages), self.index)
 
     async def set_reactions(self, channel_id: int, message_id: int, total: int) -> int | None:
         """Record a message's reaction total; return its post's id, or None if unknown."""
@@ -110,7 +110,7 @@ class PostRepository:
             )
             if cursor.rowcount == 0:
                 return False
-            await conn.execute("DELETE FROM posts_fts WHERE rowid = ?", (post_id,))
+            await conn.execute(self.index.remove_sql(), (post_id,))
             return True
 
     async def get(self, post_id: int) -> Post | None:
@@ -162,41 +162,17 @@ class PostRepository:
         of the archive is ranked among its SEARCH_WINDOW newest matches, which keeps a
         common word as fast as a rare one and favours the news of the day.
         """
-        terms = query_terms(query)
+        terms = search_terms(query)
         if not terms:
             return []
         async with self.db.reading() as conn:
-            page = await self._ranked(conn, match_expression(terms), limit, offset)
-            if not page and len(terms) > 1 and not await self._matches(conn, terms):
-                any_term = match_expression(terms, any_term=True)
-                page = await self._ranked(conn, any_term, limit, offset)
+            page = await self.index.ranked(conn, terms, False, limit, offset)
+            if not page and len(terms) > 1 and not await self.index.matches(conn, terms):
+                page = await self.index.ranked(conn, terms, True, limit, offset)
             summaries = await self._summaries(conn, [post_id for post_id, _ in page])
         return [
             SearchHit(summaries[post_id], rank) for post_id, rank in page if post_id in summaries
         ]
-
-    async def _ranked(
-        self, conn: aiosqlite.Connection, expression: str, limit: int, offset: int
-    ) -> list[tuple[int, float]]:
-        # bm25() is lower for better matches; ids grow with time, so newer first among
-        # equals. Ranked in SQL, on the database thread, and only the page comes back.
-        cursor = await conn.execute(
-            """
-            SELECT id, rank FROM (
-                SELECT rowid AS id, bm25(posts_fts) AS rank FROM posts_fts
-                 WHERE posts_fts MATCH ? ORDER BY rowid DESC LIMIT ?
-            ) ORDER BY round(rank, 3), id DESC LIMIT ? OFFSET ?
-            """,
-            (expression, SEARCH_WINDOW, limit, offset),
-        )
-        return [(int(r[0]), float(r[1])) for r in await cursor.fetchall()]
-
-    async def _matches(self, conn: aiosqlite.Connection, terms: list[str]) -> bool:
-        """Whether any post has every term (a page past the last is empty, too)."""
-        cursor = await conn.execute(
-            "SELECT 1 FROM posts_fts WHERE posts_fts MATCH ? LIMIT 1", (match_expression(terms),)
-        )
-        return await cursor.fetchone() is not None
 
     async def latest(
         self, limit: int, *, before: tuple[datetime, int] | None = None
@@ -244,7 +220,10 @@ class PostRepository:
         """Totals for /stats: live posts, those since a moment, by channel, by arrival."""
         async with self.db.reading() as conn:
             cursor = await conn.execute(
-                "SELECT count(*), coalesce(sum(date >= ?), 0) FROM posts WHERE deleted = 0",
+                """
+                SELECT count(*), coalesce(sum(CASE WHEN date >= ? THEN 1 ELSE 0 END), 0)
+                  FROM posts WHERE deleted = 0
+                """,
                 (int(since.timestamp()),),
             )
             row = await cursor.fetchone()
@@ -252,8 +231,10 @@ class PostRepository:
             total, recent = int(row[0]), int(row[1])
             cursor = await conn.execute(
                 """
-                SELECT channel_title, channel_username, count(*) AS n FROM posts
-                 WHERE deleted = 0 GROUP BY channel_id ORDER BY n DESC LIMIT 10
+                SELECT max(channel_title) AS channel_title,
+                       max(channel_username) AS channel_username, count(*) AS n
+                  FROM posts WHERE deleted = 0
+                 GROUP BY channel_id ORDER BY n DESC, channel_id LIMIT 10
                 """
             )
             by_channel = [
@@ -304,16 +285,16 @@ class PostRepository:
 
     async def _summary_query(self, tail: str, params: list[Any]) -> list[PostSummary]:
         async with self.db.reading() as conn:
-            cursor = await conn.execute(f"{_SUMMARY_SELECT} {tail}", params)
+            cursor = await conn.execute(f"{self._summary_select} {tail}", params)
             return [_summary(row) for row in await cursor.fetchall()]
 
-    async def _summaries(
-        self, conn: aiosqlite.Connection, ids: list[int]
-    ) -> dict[int, PostSummary]:
+    async def _summaries(self, conn: Connection, ids: list[int]) -> dict[int, PostSummary]:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        cursor = await conn.execute(f"{_SUMMARY_SELECT} WHERE deleted = 0 AND id IN ({marks})", ids)
+        cursor = await conn.execute(
+            f"{self._summary_select} WHERE deleted = 0 AND id IN ({marks})", ids
+        )
         return {int(row["id"]): _summary(row) for row in await cursor.fetchall()}
 
     async def count(self) -> int:
@@ -322,7 +303,7 @@ class PostRepository:
             row = await cursor.fetchone()
             return int(row[0]) if row else 0
 
-    async def _load(self, conn: aiosqlite.Connection, row: aiosqlite.Row) -> Post:
+    async def _load(self, conn: Connection, row: Row) -> Post:
         cursor = await conn.execute(
             "SELECT * FROM post_parts WHERE post_id = ? ORDER BY message_id", (row["id"],)
         )
@@ -361,16 +342,13 @@ class PostRepository:
 _SUMMARY_SELECT = """
     SELECT id, channel_id, message_id, channel_title, channel_username, date, text,
            reactions, opens,
-           (SELECT group_concat(media_kind) FROM post_parts
+           (SELECT {media_kinds} FROM post_parts
              WHERE post_parts.post_id = posts.id AND media_kind IS NOT NULL) AS media_kinds
       FROM posts
 """
 
-#: How many of the newest matches of a query are ranked.
-SEARCH_WINDOW = 1000
 
-
-def _summary(row: aiosqlite.Row) -> PostSummary:
+def _summary(row: Row) -> PostSummary:
     date = _dt(row["date"])
     assert date is not None
     kinds = row["media_kinds"]
@@ -396,8 +374,8 @@ def _load_entities(raw: str) -> list[Entity]:
 # -- the write path, run on the database thread (Database.run_sync) ----------------
 
 
-def save_one(conn: sqlite3.Connection, msg: IncomingMessage) -> SaveResult:
-    result = _save_content(conn, msg)
+def save_one(conn: SyncConnection, msg: IncomingMessage, index: SearchIndex) -> SaveResult:
+    result = _save_content(conn, msg, index)
     recounted = msg.reactions is not None and _set_part_reactions(conn, msg, result.post_id)
     if recounted and result.outcome is SaveOutcome.UNCHANGED:
         # Only the count moved, but /top ranks by it: the post did change.
@@ -405,14 +383,14 @@ def save_one(conn: sqlite3.Connection, msg: IncomingMessage) -> SaveResult:
     return result
 
 
-def _save_content(conn: sqlite3.Connection, msg: IncomingMessage) -> SaveResult:
+def _save_content(conn: SyncConnection, msg: IncomingMessage, index: SearchIndex) -> SaveResult:
     cursor = conn.execute(
         "SELECT * FROM post_parts WHERE channel_id = ? AND message_id = ?",
         (msg.channel_id, msg.message_id),
     )
     part = cursor.fetchone()
     if part is not None:
-        return _update_part(conn, part, msg)
+        return _update_part(conn, part, msg, index)
 
     post_id = None
     if msg.media_group_id is not None:
@@ -424,16 +402,16 @@ def _save_content(conn: sqlite3.Connection, msg: IncomingMessage) -> SaveResult:
         post_id = None if row is None else int(row["id"])
 
     if post_id is None:
-        post_id = _insert_post(conn, msg)
+        post_id = _insert_post(conn, msg, index)
         _insert_part(conn, post_id, msg)
         return SaveResult(SaveOutcome.CREATED, post_id)
 
     _insert_part(conn, post_id, msg)
-    _refresh(conn, post_id, msg)
+    _refresh(conn, post_id, msg, index)
     return SaveResult(SaveOutcome.PART_ADDED, post_id)
 
 
-def _set_part_reactions(conn: sqlite3.Connection, msg: IncomingMessage, post_id: int) -> bool:
+def _set_part_reactions(conn: SyncConnection, msg: IncomingMessage, post_id: int) -> bool:
     """Set (never add to) the part's reaction total and the post's sum; True if changed.
 
     Outside the staleness check on purpose: counts move without the message being
@@ -459,13 +437,14 @@ def _set_part_reactions(conn: sqlite3.Connection, msg: IncomingMessage, post_id:
     return True
 
 
-def _insert_post(conn: sqlite3.Connection, msg: IncomingMessage) -> int:
+def _insert_post(conn: SyncConnection, msg: IncomingMessage, index: SearchIndex) -> int:
     cursor = conn.execute(
         """
         INSERT INTO posts (channel_id, message_id, media_group_id, channel_title,
                            channel_username, date, edit_date, text, entities, source,
                            forwarded_by, stored_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        RETURNING id
         """,
         (
             msg.channel_id,
@@ -482,16 +461,15 @@ def _insert_post(conn: sqlite3.Connection, msg: IncomingMessage) -> int:
             int(time.time()),
         ),
     )
-    post_id = cursor.lastrowid
-    assert post_id is not None
+    row = cursor.fetchone()
+    assert row is not None
+    post_id = int(row[0])
     if msg.text:
-        conn.execute(
-            "INSERT INTO posts_fts (rowid, body) VALUES (?, ?)", (post_id, index_body(msg.text))
-        )
+        index.put(conn, post_id, msg.text)
     return post_id
 
 
-def _insert_part(conn: sqlite3.Connection, post_id: int, msg: IncomingMessage) -> None:
+def _insert_part(conn: SyncConnection, post_id: int, msg: IncomingMessage) -> None:
     media = msg.media
     conn.execute(
         """
@@ -513,7 +491,9 @@ def _insert_part(conn: sqlite3.Connection, post_id: int, msg: IncomingMessage) -
     )
 
 
-def _update_part(conn: sqlite3.Connection, part: sqlite3.Row, msg: IncomingMessage) -> SaveResult:
+def _update_part(
+    conn: SyncConnection, part: Row, msg: IncomingMessage, index: SearchIndex
+) -> SaveResult:
     post_id = int(part["post_id"])
     if _is_stale(msg, part["edit_date"]):
         return SaveResult(SaveOutcome.UNCHANGED, post_id)
@@ -539,7 +519,7 @@ def _update_part(conn: sqlite3.Connection, part: sqlite3.Row, msg: IncomingMessa
                 "UPDATE post_parts SET edit_date = ? WHERE channel_id = ? AND message_id = ?",
                 (edit_date, msg.channel_id, msg.message_id),
             )
-            _refresh(conn, post_id, msg)
+            _refresh(conn, post_id, msg, index)
         return SaveResult(SaveOutcome.UNCHANGED, post_id)
     conn.execute(
         """
@@ -559,11 +539,11 @@ def _update_part(conn: sqlite3.Connection, part: sqlite3.Row, msg: IncomingMessa
             msg.message_id,
         ),
     )
-    _refresh(conn, post_id, msg)
+    _refresh(conn, post_id, msg, index)
     return SaveResult(SaveOutcome.UPDATED, post_id)
 
 
-def _refresh(conn: sqlite3.Connection, post_id: int, msg: IncomingMessage) -> None:
+def _refresh(conn: SyncConnection, post_id: int, msg: IncomingMessage, index: SearchIndex) -> None:
     """Recompute a post's text, first message, edit date and reactions from its parts."""
     cursor = conn.execute("SELECT text, deleted FROM posts WHERE id = ?", (post_id,))
     post = cursor.fetchone()
@@ -598,16 +578,10 @@ def _refresh(conn: sqlite3.Connection, post_id: int, msg: IncomingMessage) -> No
         ),
     )
     if holder["text"] != post["text"] and not post["deleted"]:
-        _reindex(conn, post_id, holder["text"])
+        index.put(conn, post_id, holder["text"])
 
 
-def _reindex(conn: sqlite3.Connection, post_id: int, text: str | None) -> None:
-    conn.execute("DELETE FROM posts_fts WHERE rowid = ?", (post_id,))
-    if text:
-        conn.execute(
-            "INSERT INTO posts_fts (rowid, body) VALUES (?, ?)", (post_id, index_body(text))
-        )
-
-
-def _save_batch(conn: sqlite3.Connection, messages: list[IncomingMessage]) -> list[SaveResult]:
-    return [save_one(conn, msg) for msg in messages]
+def _save_batch(
+    conn: SyncConnection, messages: list[IncomingMessage], index: SearchIndex
+) -> list[SaveResult]:
+    return [save_one(conn, msg, index) for msg in messages]

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-import aiosqlite
-
-from storage.db import Database
+from storage.engine import Database, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +37,7 @@ class FetchRecord:
     last_ok_at: datetime | None
 
 
-def _rate(row: aiosqlite.Row) -> Rate:
+def _rate(row: Row) -> Rate:
     change = row["change"]
     return Rate(
         code=row["code"],
@@ -150,12 +148,13 @@ class RateRepository:
             await conn.execute(
                 """
                 INSERT INTO rates_fetch (id, attempted_at, ok, error, last_ok_at)
-                VALUES (1, :at, :ok, :error, CASE WHEN :ok THEN :at END)
+                VALUES (1, :at, :ok, :error, :ok_at)
                 ON CONFLICT (id) DO UPDATE
-                   SET attempted_at = :at, ok = :ok, error = :error,
-                       last_ok_at = CASE WHEN :ok THEN :at ELSE rates_fetch.last_ok_at END
+                   SET attempted_at = excluded.attempted_at, ok = excluded.ok,
+                       error = excluded.error,
+                       last_ok_at = coalesce(excluded.last_ok_at, rates_fetch.last_ok_at)
                 """,
-                {"at": stamp, "ok": int(ok), "error": error},
+                {"at": stamp, "ok": int(ok), "error": error, "ok_at": stamp if ok else None},
             )
 
     async def last_fetch(self) -> FetchRecord | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.db import Database
+from storage.engine import Database
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from datetime import time as clock_time
 
-import aiosqlite
-
-from storage.db import Database
+from storage.engine import Database, Row
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -46,7 +44,7 @@ class Subscriber:
     inactive_reason: str | None = None
 
 
-def _subscriber(row: aiosqlite.Row) -> Subscriber:
+def _subscriber(row: Row) -> Subscriber:
     hour, minute = (int(x) for x in str(row["send_time"]).split(":"))
     return Subscriber(
         chat_id=int(row["chat_id"]),
@@ -112,7 +110,13 @@ class SubscriberRepository:
     async def counts(self) -> tuple[int, int]:
         """(active, inactive)."""
         async with self.db.reading() as conn:
-            cursor = await conn.execute("SELECT sum(active = 1), sum(active = 0) FROM subscribers")
+            cursor = await conn.execute(
+                """
+                SELECT sum(CASE WHEN active = 1 THEN 1 ELSE 0 END),
+                       sum(CASE WHEN active = 0 THEN 1 ELSE 0 END)
+                  FROM subscribers
+                """
+            )
             row = await cursor.fetchone()
             assert row is not None
             return int(row[0] or 0), int(row[1] or 0)
@@ -167,7 +171,8 @@ class DeliveryLedger:
             VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (day, chat_id) DO UPDATE SET
                 status = excluded.status, error = excluded.error,
-                attempts = attempts + excluded.attempts, updated_at = excluded.updated_at
+                attempts = deliveries.attempts + excluded.attempts,
+                updated_at = excluded.updated_at
             """,
             (
                 day.isoformat(),
@@ -178,6 +183,24 @@ class DeliveryLedger:
                 int(time.time()),
             ),
         )
+
+    async def begin(self, day: date, chat_id: int, *, retry_failed: bool = False) -> bool:
+        """Mark the chat's digest as being sent, if it still waits to be (pending, or
+        failed when retried); False when another run has it or had it. Two runs, in one
+        process or two, never both send a chat's digest."""
+        ready = [DeliveryStatus.PENDING.value]
+        if retry_failed:
+            ready.append(DeliveryStatus.FAILED.value)
+        marks = ",".join("?" * len(ready))
+        changed = await self.db.write(
+            f"""
+            UPDATE deliveries SET status = ?, attempts = attempts + 1, error = NULL,
+                                  updated_at = ?
+             WHERE day = ? AND chat_id = ? AND status IN ({marks})
+            """,
+            (DeliveryStatus.SENDING.value, int(time.time()), day.isoformat(), chat_id, *ready),
+        )
+        return changed == 1
 
     async def mark_missed(self, day: date, chat_ids: list[int]) -> None:
         """Days a chat's digest was due while the bot was down past the catch-up window."""
@@ -222,6 +245,6 @@ class DeliveryLedger:
                 (last_days,),
             )
             result: dict[str, Counter[str]] = {}
-            for day, status, count in await cursor.fetchall():
-                result.setdefault(day, Counter())[status] = int(count)
+            for row in await cursor.fetchall():
+                result.setdefault(str(row[0]), Counter())[str(row[1])] = int(row[2])
             return result

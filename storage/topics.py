@@ -7,9 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import Database
+from storage.engine import Connection, Database, Row
 
 
 class AlertStatus(enum.StrEnum):
@@ -85,7 +83,7 @@ def stems_key(stems: Sequence[str]) -> str:
     return " ".join(sorted(set(stems)))
 
 
-def _topic(row: aiosqlite.Row) -> Topic:
+def _topic(row: Row) -> Topic:
     return Topic(
         id=int(row["id"]),
         chat_id=int(row["chat_id"]),
@@ -94,9 +92,20 @@ def _topic(row: aiosqlite.Row) -> Topic:
     )
 
 
+#: Moves the counter other processes watch (migration 0012) on, in the changing transaction.
+_CHANGED = "UPDATE topic_changes SET version = version + 1 WHERE id = 1"
+
+
 class TopicRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def version(self) -> int:
+        """How many times the followed topics have changed: a new number, a new index."""
+        async with self.db.reading() as conn:
+            cursor = await conn.execute("SELECT version FROM topic_changes WHERE id = 1")
+            row = await cursor.fetchone()
+            return 0 if row is None else int(row[0])
 
     # -- topics ---------------------------------------------------------------------------
 
@@ -142,6 +151,7 @@ class TopicRepository:
             )
             inserted = await cursor.fetchone()
             assert inserted is not None
+            await conn.execute(_CHANGED)
             return FollowOutcome.ADDED, Topic(int(inserted[0]), chat_id, text, tuple(key.split()))
 
     async def unfollow(self, chat_id: int, stems: Sequence[str]) -> Topic | None:
@@ -153,7 +163,10 @@ class TopicRepository:
                 (chat_id, stems_key(stems)),
             )
             row = await cursor.fetchone()
-            return None if row is None else _topic(row)
+            if row is None:
+                return None
+            await conn.execute(_CHANGED)
+            return _topic(row)
 
     async def drop(self, chat_id: int, topic_id: int) -> Topic | None:
         """Drop a topic by id, only if it is this reader's."""
@@ -164,7 +177,10 @@ class TopicRepository:
                 (topic_id, chat_id),
             )
             row = await cursor.fetchone()
-            return None if row is None else _topic(row)
+            if row is None:
+                return None
+            await conn.execute(_CHANGED)
+            return _topic(row)
 
     # -- readers --------------------------------------------------------------------------
 
@@ -197,6 +213,8 @@ class TopicRepository:
                 (chat_id,),
             )
             ended = [_topic(row) for row in await cursor.fetchall()]
+            if ended:
+                await conn.execute(_CHANGED)
             await conn.execute(
                 """
                 UPDATE topic_readers SET active = 0, inactive_reason = ?, updated_at = ?
@@ -242,8 +260,9 @@ class TopicRepository:
                 """
                 INSERT INTO topic_alerts (post_id, chat_id, topics, status, night, due_at,
                                           created_at, updated_at)
-                SELECT ?, chat_id, ?, 'pending', quiet AND ?,
-                       CASE WHEN quiet AND ? THEN ? ELSE ? END, ?, ?
+                SELECT ?, chat_id, ?, 'pending',
+                       CASE WHEN quiet = 1 AND ? = 1 THEN 1 ELSE 0 END,
+                       CASE WHEN quiet = 1 AND ? = 1 THEN ? ELSE ? END, ?, ?
                   FROM topic_readers WHERE chat_id = ? AND active = 1
                 ON CONFLICT DO NOTHING
                 """,
@@ -304,6 +323,8 @@ class TopicRepository:
         now: int,
         error: str | None = None,
     ) -> None:
+        if not post_ids:
+            return  # `IN ()` is SQLite's alone; nothing to mark anyway
         marks = ",".join("?" * len(post_ids))
         await self.db.write(
             f"""
@@ -370,7 +391,7 @@ class TopicRepository:
         )
 
 
-async def _touch_reader(conn: aiosqlite.Connection, chat_id: int, lang: str, now: int) -> None:
+async def _touch_reader(conn: Connection, chat_id: int, lang: str, now: int) -> None:
     """The reader's row, in their current language; a reader who had blocked the bot and
     is back is active again."""
     await conn.execute(

@@ -14,13 +14,14 @@ from tests.fake_telegram import TOKEN
 DEAD_RATES_URL = "http://127.0.0.1:9/rss/rates_all.xml"
 
 
-def bot_env(api_url: str, db: Path, **settings: str) -> dict[str, str]:
+def bot_env(api_url: str, db: Path | str, **settings: str) -> dict[str, str]:
+    """`db`: a SQLite file, or PostgreSQL's URL."""
     """This environment without the bot's own variables, plus a test configuration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "WEBHOOK_"))}
     env.update(
         BOT_TOKEN=TOKEN,
         TELEGRAM_API_URL=api_url,
-        DATABASE_URL=f"sqlite:///{db}",
+        DATABASE_URL=db if isinstance(db, str) else f"sqlite:///{db}",
         RATES_URL=DEAD_RATES_URL,
         # Nor is kurs.kz ever reached: exchange offices' quotes are "down" too.
         MARKET_RATES_URL="http://127.0.0.1:9/site/index?city={city}",
@@ -32,7 +33,7 @@ def bot_env(api_url: str, db: Path, **settings: str) -> dict[str, str]:
 
 async def start_bot_process(
     api_url: str,
-    db: Path,
+    db: Path | str,
     *,
     cwd: Path,
     stderr: int | None = asyncio.subprocess.DEVNULL,

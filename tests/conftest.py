@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import socket
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,95 @@ from bot.config import Settings
 from bot.polling import Poller
 from bot.webhook import SECRET_HEADER, run_webhook
 from storage import Storage
+from tests import pg
 from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.updates import ADMIN, NEWS_CHANNEL
+
+#: Test modules whose tests that use the bot's database run on both engines. The rest
+#: run on SQLite: they test what does not depend on the engine, or SQLite's own ways.
+BOTH_ENGINES = (
+    "test_storage_posts",
+    "test_webhook",
+    "test_multiprocess",
+    "test_migrate_db",
+)
+ENGINES = ("sqlite", "postgresql")
+
+
+def on_both_engines(module: str) -> bool:
+    return module.endswith("_e2e") or module in BOTH_ENGINES
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rpartition(".")[2]
+    if "engine" in metafunc.fixturenames and on_both_engines(module):
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+_skipped_pg: list[str] = []
+
+
+def _need_postgres(request: pytest.FixtureRequest) -> None:
+    why = pg.unreachable()
+    if why is not None:
+        if pg.REQUIRED:
+            pytest.fail(f"REQUIRE_POSTGRES=1 but PostgreSQL is not reachable: {why}")
+        _skipped_pg.append(request.node.nodeid)
+        pytest.skip(pg.SKIP_REASON)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """The database engine of this test: SQLite unless parametrised (BOTH_ENGINES)."""
+    name: str = getattr(request, "param", "sqlite")
+    if name == "postgresql":
+        _need_postgres(request)
+    return name
+
+
+@pytest.fixture
+def pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated PostgreSQL database of this test's own, for what only PostgreSQL does
+    (several processes on one database)."""
+    _need_postgres(request)
+    name = pg.create_database(template=pg.template())
+    try:
+        yield pg.url_of(name)
+    finally:
+        pg.drop_database(name)
+
+
+@pytest.fixture
+def database(engine: str, tmp_path: Path) -> Iterator[Path | str]:
+    """The bot's database: a SQLite file, or a PostgreSQL database of this test's own."""
+    if engine == "sqlite":
+        yield tmp_path / "bot.db"
+        return
+    name = pg.create_database(template=pg.template())
+    try:
+        yield pg.url_of(name)
+    finally:
+        pg.drop_database(name)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    why = pg.unreachable()
+    if why is None:
+        return f"postgresql: {pg.ADMIN_URL} (tests on both engines run on it)"
+    return f"postgresql: not reachable at {pg.ADMIN_URL} ({why}): its tests are skipped"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _skipped_pg:
+        terminalreporter.write_line(
+            f"{len(_skipped_pg)} tests on PostgreSQL skipped: {pg.SKIP_REASON}", yellow=True
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    pg.drop_template()
+    if pg.REQUIRED and _skipped_pg:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)
@@ -42,10 +129,22 @@ def one_slot(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(defaults, "concurrency", 1)
 
 
-def waiting_in_inbox(db_path: Path, *update_ids: int) -> bool:
+_pg_inboxes: dict[str, pg.Inbox] = {}
+
+
+@pytest.fixture(autouse=True)
+def _close_inbox_readers() -> Iterator[None]:
+    yield
+    while _pg_inboxes:
+        _pg_inboxes.popitem()[1].close()
+
+
+def waiting_in_inbox(db: Path | str, *update_ids: int) -> bool:
     """Whether any of these updates is still kept in the bot's inbox, unhandled."""
+    if isinstance(db, str):
+        return _pg_inboxes.setdefault(db, pg.Inbox(db)).holds(update_ids)
     marks = ",".join("?" * len(update_ids))
-    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         row = conn.execute(f"SELECT 1 FROM inbox WHERE update_id IN ({marks})", update_ids)
         return row.fetchone() is not None
 
@@ -56,11 +155,15 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
         yield fake
 
 
-def make_settings(fake_url: str, db_path: Path, **overrides: Any) -> Settings:
+def database_url(db: Path | str) -> str:
+    return db if isinstance(db, str) else f"sqlite:///{db}"
+
+
+def make_settings(fake_url: str, db: Path | str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "bot_token": TOKEN,
         "telegram_api_url": fake_url,
-        "database_url": f"sqlite:///{db_path}",
+        "database_url": database_url(db),
         "admin_ids": [ADMIN["id"]],
         "source_channels": [NEWS_CHANNEL["id"]],
         # Nothing listens on port 9 of loopback: the rates feed is "down" unless a test
@@ -98,7 +201,7 @@ class RunningBot:
         inbox: handled."""
         await self.fake.wait_confirmed(max(update_ids), within=within)
         async with asyncio.timeout(within):
-            while waiting_in_inbox(self.settings.database_path, *update_ids):  # noqa: ASYNC110 - the state lives in SQLite
+            while waiting_in_inbox(self.settings.database, *update_ids):  # noqa: ASYNC110 - the state lives in SQLite
                 await asyncio.sleep(0.005)
 
     async def stop(self) -> None:
@@ -108,12 +211,12 @@ class RunningBot:
 
 @pytest.fixture
 async def start_bot(
-    fake_telegram: FakeTelegram, tmp_path: Path
+    fake_telegram: FakeTelegram, database: Path | str
 ) -> AsyncIterator[Callable[..., Any]]:
     running: list[RunningBot] = []
 
     async def start(clock: Clock = system_clock, **overrides: Any) -> RunningBot:
-        settings = make_settings(fake_telegram.url, tmp_path / "bot.db", **overrides)
+        settings = make_settings(fake_telegram.url, database, **overrides)
         stop = asyncio.Event()
         task = asyncio.create_task(run_polling(settings, stop=stop, clock=clock))
         bot = RunningBot(fake_telegram, settings, task, stop)
@@ -132,9 +235,9 @@ async def start_bot(
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
+async def storage(database: Path | str) -> AsyncIterator[Storage]:
     """The bot's database, opened beside the bot (WAL lets both read and write)."""
-    opened = await Storage.open(tmp_path / "bot.db")
+    opened = await Storage.open(database)
     yield opened
     await opened.close()
 
@@ -159,7 +262,7 @@ def free_port() -> int:
         return port
 
 
-def webhook_settings(fake: FakeTelegram, db: Path, **overrides: Any) -> Settings:
+def webhook_settings(fake: FakeTelegram, db: Path | str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "webhook_url": WEBHOOK_URL,
         "webhook_secret": SECRET,
@@ -207,13 +310,13 @@ class RunningWebhook:
 
 @pytest.fixture
 async def start_webhook(
-    fake_telegram: FakeTelegram, tmp_path: Path
+    fake_telegram: FakeTelegram, database: Path | str
 ) -> AsyncIterator[Callable[..., Any]]:
     running: list[RunningWebhook] = []
     async with aiohttp.ClientSession() as http:
 
         async def start(**overrides: Any) -> RunningWebhook:
-            settings = webhook_settings(fake_telegram, tmp_path / "bot.db", **overrides)
+            settings = webhook_settings(fake_telegram, database, **overrides)
             stop = asyncio.Event()
             task = asyncio.create_task(run_webhook(settings, stop=stop))
             hook = RunningWebhook(settings, task, stop, http)

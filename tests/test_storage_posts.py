@@ -1,4 +1,5 @@
-"""Storage of posts on a real SQLite file: identity, albums, edits, index, failures."""
+"""Storage of posts on a real SQLite file and a real PostgreSQL database: identity, albums,
+edits, index, failures."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from storage import (
@@ -18,6 +20,7 @@ from storage import (
     Storage,
     StorageUnavailable,
 )
+from storage.pg import PgDatabase
 
 CHANNEL = -1001234567890
 T0 = datetime(2025, 12, 17, 6, 0, tzinfo=UTC)
@@ -57,7 +60,8 @@ async def test_two_processes_opening_a_new_file_at_once_migrate_once(tmp_path: P
         assert tables.fetchone()[0] == 1
 
 
-async def test_connection_enforces_foreign_keys(storage: Storage) -> None:
+async def test_connection_enforces_foreign_keys(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "bot.db")
     async with storage.db.reading() as conn:
         cursor = await conn.execute("PRAGMA foreign_keys")
         row = await cursor.fetchone()
@@ -67,6 +71,7 @@ async def test_connection_enforces_foreign_keys(storage: Storage) -> None:
         row = await cursor.fetchone()
         assert row is not None
         assert row[0] >= 1000
+    await storage.close()
 
 
 async def test_caption_moves_when_album_parts_are_edited(storage: Storage) -> None:
@@ -158,13 +163,35 @@ async def test_reactions_of_album_parts_add_up(storage: Storage) -> None:
     assert await storage.posts.set_reactions(CHANNEL, 12345, 1) is None
 
 
-async def test_write_that_cannot_happen_raises_storage_unavailable(storage: Storage) -> None:
-    async with storage.db.reading() as conn:
-        await conn.execute("PRAGMA query_only = ON")
+async def read_only(storage: Storage, engine: str, on: bool) -> None:
+    """The database refuses writes (SQLite's query_only; PostgreSQL's read-only default,
+    every session of the bot's ended by the server so that new ones take it up)."""
+    if engine == "sqlite":
+        async with storage.db.reading() as conn:
+            await conn.execute(f"PRAGMA query_only = {'ON' if on else 'OFF'}")
+        return
+    assert isinstance(storage.db, PgDatabase)
+    setting = "SET default_transaction_read_only = on" if on else "RESET ALL"
+    with psycopg.connect(storage.db.url, autocommit=True) as admin:
+        admin.execute("SET default_transaction_read_only = off")
+        name = admin.execute("SELECT quote_ident(current_database())").fetchone()
+        assert name is not None
+        admin.execute(f"ALTER DATABASE {name[0]} {setting}")
+        admin.execute(
+            """
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()
+            """
+        )
+
+
+async def test_write_that_cannot_happen_raises_storage_unavailable(
+    storage: Storage, engine: str
+) -> None:
+    await read_only(storage, engine, True)
     with pytest.raises(StorageUnavailable):
         await storage.posts.save(msg(12, "не запишется"))
-    async with storage.db.reading() as conn:
-        await conn.execute("PRAGMA query_only = OFF")
+    await read_only(storage, engine, False)
     # The fault cleared: the same write goes through, nothing half-written before it.
     assert (await storage.posts.save(msg(12, "не запишется"))).outcome is SaveOutcome.CREATED
 

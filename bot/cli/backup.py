@@ -10,7 +10,8 @@ from pathlib import Path
 
 from bot.clock import Clock, system_clock
 from bot.config import Settings
-from storage import Storage, StorageUnavailable
+from storage import StorageUnavailable
+from storage.db import SqliteDatabase
 
 DESCRIPTION = """\
 Copy the database (DATABASE_URL) to PATH. The copy is one committed state of the
@@ -48,6 +49,13 @@ def target_path(path: Path, source: Path, now: datetime) -> Path:
 
 
 def run(args: argparse.Namespace, settings: Settings, clock: Clock = system_clock) -> int:
+    if settings.uses_postgres:
+        print(
+            "backup: DATABASE_URL is PostgreSQL's; back it up with pg_dump "
+            "(see the README, PostgreSQL)",
+            file=sys.stderr,
+        )
+        return 2
     source = settings.database_path
     if not source.is_file():
         print(f"backup: no database at {source} (DATABASE_URL)", file=sys.stderr)
@@ -64,11 +72,11 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock = system_cloc
         return 2
 
     async def main() -> None:
-        storage = await Storage.open(source)
+        db = await SqliteDatabase.open(source)
         try:
-            await storage.db.backup(target)
+            await db.backup(target)
         finally:
-            await storage.close()
+            await db.close()
 
     try:
         asyncio.run(main())

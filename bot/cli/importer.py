@@ -147,7 +147,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     summary = ImportSummary()
 
     async def main() -> ImportSummary:
-        storage = await Storage.open(settings.database_path)
+        storage = await Storage.open(settings.database)
         try:
             return await import_export(
                 storage,

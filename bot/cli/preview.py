@@ -91,12 +91,12 @@ async def render(args: argparse.Namespace, settings: Settings, storage: Storage)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.database_path.is_file():
+    if not settings.uses_postgres and not settings.database_path.is_file():
         print(f"preview: no database at {settings.database_path} (DATABASE_URL)", file=sys.stderr)
         return 2
 
     async def main() -> str:
-        storage = await Storage.open(settings.database_path)
+        storage = await Storage.open(settings.database)
         try:
             return await render(args, settings, storage)
         finally:

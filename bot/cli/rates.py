@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
 import sys
 from datetime import date, datetime, timedelta
 from typing import TextIO
 
 from bot.config import Settings
 from bot.services.rates import FETCH_DEADLINE_SECONDS
-from storage import Storage, StorageUnavailable
+from storage import Storage
+from storage.engine import STORAGE_ERRORS
 
 #: Ten years of days: a longer run is more likely a typo in a year than a wish.
 MAX_DAYS = 3660
@@ -83,12 +83,12 @@ async def run_backfill(
     def progress(day: date, what: str) -> None:
         print(f"{day:%d.%m.%Y} {what}", file=out, flush=True)
 
-    storage = await Storage.open(settings.database_path)
+    storage = await Storage.open(settings.database)
     http = create_http_client()
     try:
         service = RatesService.from_settings(settings, http, storage.rates)
         report = await service.backfill(first, last, pause=pause, force=force, progress=progress)
-    except (sqlite3.Error, StorageUnavailable) as error:
+    except STORAGE_ERRORS as error:
         print(f"the database cannot be written: {error}", file=err)
         return 1
     finally:

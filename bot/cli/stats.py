@@ -24,12 +24,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.handlers.admin import stats_text
 
-    if not settings.database_path.is_file():
+    if not settings.uses_postgres and not settings.database_path.is_file():
         print(f"stats: no database at {settings.database_path} (DATABASE_URL)", file=sys.stderr)
         return 2
 
     async def main() -> str:
-        storage = await Storage.open(settings.database_path)
+        storage = await Storage.open(settings.database)
         try:
             return await stats_text(storage, settings, system_clock, args.lang)
         finally:

@@ -100,7 +100,7 @@ class AlertWorker(Worker):
         elif result.outcome not in (SaveOutcome.CREATED, SaveOutcome.PART_ADDED):
             return 0
         now = self.clock()
-        matches = self.topics.index.match(text)
+        matches = (await self.topics.current()).match(text)
         night = quiet_until(now, self.tz)
         added = await self.storage.topics.record_matches(
             result.post_id,

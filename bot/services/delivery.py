@@ -52,6 +52,8 @@ class Outcome(enum.StrEnum):
     FAILED = "failed"
     #: Telegram may have delivered it: not sent again.
     IN_DOUBT = "in doubt"
+    #: Not sent here: `before_send` found it taken (by a run in another process).
+    TAKEN = "taken"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,10 @@ class Job:
     chat_id: int
     #: Makes the API call(s) for this chat; its return value is kept in the Result.
     send: Callable[[Bot, int], Awaitable[object]]
+
+
+#: Runs before a job's first request; False when the job is not the caller's to send.
+BeforeSend = Callable[[Job], Awaitable[bool | None]]
 
 
 class RateLimiter:
@@ -130,13 +136,14 @@ class Delivery:
         jobs: Iterable[Job],
         on_result: Callable[[Job, Result], Awaitable[None]],
         *,
-        before_send: Callable[[Job], Awaitable[None]] | None = None,
+        before_send: BeforeSend | None = None,
         stop: asyncio.Event | None = None,
     ) -> None:
         """Send every job, at most `concurrency` at a time; report each as it ends.
 
-        `before_send` runs just before a job's first request (to record it as in flight);
-        once `stop` is set no new job starts, and those in flight finish.
+        `before_send` runs just before a job's first request (to record it as in flight;
+        False: the job is not this run's to send); once `stop` is set no new job starts,
+        and those in flight finish.
         """
         queue = iter(jobs)
 
@@ -149,14 +156,12 @@ class Delivery:
 
         await asyncio.gather(*(worker() for _ in range(self.concurrency)))
 
-    async def send(
-        self, job: Job, before_send: Callable[[Job], Awaitable[None]] | None = None
-    ) -> Result:
+    async def send(self, job: Job, before_send: BeforeSend | None = None) -> Result:
         attempts, flood_waits, started = 0, 0, False
         while True:
             await self.limiter.wait()
-            if not started and before_send is not None:
-                await before_send(job)
+            if not started and before_send is not None and await before_send(job) is False:
+                return Result(Outcome.TAKEN)
             started = True
             try:
                 value = await job.send(self.bot, job.chat_id)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -22,7 +21,8 @@ from bot.services.market import MarketService, MarketSnapshot
 from bot.services.market.cities import city_name
 from bot.services.rates import RatesService
 from bot.texts import N_, plain, t
-from storage import PostRepository, PostSummary, StorageUnavailable
+from storage import PostRepository, PostSummary
+from storage.engine import STORAGE_ERRORS
 from storage.rates import Rate
 
 DIGEST_SIZE = 10
@@ -231,5 +231,5 @@ class DigestService:
             return await self.rates.current_rates()
         try:
             return await self.rates.repo.on_day(day, self.rates.currencies) or None
-        except (sqlite3.Error, StorageUnavailable):
+        except STORAGE_ERRORS:
             return None  # a digest never fails for want of rates

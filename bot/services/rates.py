@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,9 +36,11 @@ from bot.services.fetching import (
     download,
 )
 from bot.services.nbk import Feed, FeedError, parse_feed
-from storage import StorageUnavailable
+from storage.engine import STORAGE_ERRORS
 from storage.rates import Rate, RateRepository
 
+#: A database that fails, or holds what cannot be read.
+_READ_ERRORS = (*STORAGE_ERRORS, ValueError)
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -182,7 +183,7 @@ class RatesService:
             return rate.change
         try:
             previous = await self.repo.previous(rate.code, rate.day)
-        except (sqlite3.Error, StorageUnavailable, ValueError):
+        except _READ_ERRORS:
             log.warning("rates: could not read the previous quote of %s", rate.code)
             return None
         if previous is None:
@@ -196,7 +197,7 @@ class RatesService:
             if last is None:
                 return []
             return await self.repo.history(code, last - timedelta(days=days - 1), last)
-        except (sqlite3.Error, StorageUnavailable, ValueError):
+        except _READ_ERRORS:
             log.warning("rates: could not read the history of %s", code)
             return []
 
@@ -245,7 +246,7 @@ class RatesService:
         try:
             await self.repo.save(feed.rates, fetched_at=attempted_at)
             stored_day = await self.repo.latest_day()
-        except (sqlite3.Error, StorageUnavailable, ValueError) as error:
+        except _READ_ERRORS as error:
             log.warning("rates: could not store the rates of %s: %s", feed.day, error)
             stored_day = None
         if stored_day is not None and stored_day > feed.day:
@@ -256,7 +257,7 @@ class RatesService:
     async def _stored(self, *, stale: bool) -> RatesSnapshot:
         try:
             rates = await self.repo.latest()
-        except (sqlite3.Error, StorageUnavailable, ValueError) as error:
+        except _READ_ERRORS as error:
             log.warning("rates: could not read stored rates: %s", error)
             return RatesSnapshot(stale=stale)
         if not rates:
@@ -266,7 +267,7 @@ class RatesService:
     async def _record(self, *, ok: bool, error: str | None, at: datetime) -> None:
         try:
             await self.repo.record_fetch(ok=ok, error=error, at=at)
-        except (sqlite3.Error, StorageUnavailable, ValueError) as failure:
+        except _READ_ERRORS as failure:
             log.warning("rates: could not record the fetch: %s", failure)
 
     # -- the feed ----------------------------------------------------------------------

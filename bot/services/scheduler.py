@@ -90,7 +90,6 @@ class DigestScheduler:
         self.tz = tz
         self.catchup = catchup
         self.clock = clock
-        self._send_lock = asyncio.Lock()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._broadcasts: set[asyncio.Task[RunReport]] = set()
@@ -101,6 +100,7 @@ class DigestScheduler:
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._stop.clear()
         unknown = await self.storage.deliveries.resolve_in_flight()
         if unknown:
             log.warning(
@@ -145,7 +145,9 @@ class DigestScheduler:
         retry_failed: bool = False,
         progress: Progress | None = None,
     ) -> RunReport:
-        async with self._send_lock:
+        # One run at a time, across every process sharing the database: the claim reads
+        # what the run before has finished.
+        async with self.storage.db.exclusive("digest-delivery"):
             ids = await self.storage.deliveries.claim(
                 day, [s.chat_id for s in subscribers], retry_failed=retry_failed
             )
@@ -172,10 +174,15 @@ class DigestScheduler:
 
                 return Job(sub.chat_id, send)
 
-            async def before(job: Job) -> None:
-                await self.storage.deliveries.mark(day, job.chat_id, DeliveryStatus.SENDING)
+            async def before(job: Job) -> bool:
+                return await self.storage.deliveries.begin(
+                    day, job.chat_id, retry_failed=retry_failed
+                )
 
             async def after(job: Job, result: Result) -> None:
+                if result.outcome is Outcome.TAKEN:
+                    report.total -= 1
+                    return
                 if result.outcome is Outcome.SENT:
                     report.sent += 1
                     status = DeliveryStatus.SENT

@@ -173,16 +173,26 @@ class TopicService:
         self.storage = storage
         self.clock = clock
         self.index = TopicIndex()
+        self._version = -1
 
     def _now(self) -> int:
         return int(self.clock().timestamp())
 
     async def load(self) -> int:
         """Build the index from the database (at start); returns how many topics."""
+        # The version first: a change made while the topics are read shows as a newer one.
+        version = await self.storage.topics.version()
         index = TopicIndex()
         index.load(await self.storage.topics.all())
-        self.index = index
+        self.index, self._version = index, version
         return len(index)
+
+    async def current(self) -> TopicIndex:
+        """The index, rebuilt first if topics changed since it was built, in this process
+        or in another sharing the database."""
+        if await self.storage.topics.version() != self._version:
+            await self.load()
+        return self.index
 
     async def follow(self, chat_id: int, topic: ParsedTopic, lang: str) -> FollowResult:
         outcome, stored = await self.storage.topics.follow(

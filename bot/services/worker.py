@@ -51,6 +51,8 @@ class Worker(ABC):
         self._wake.set()
 
     async def start(self) -> None:
+        """Settle, then pass until stopped; a stopped worker may be started again."""
+        self._stop.clear()
         await self.prepare()
         self._task = asyncio.create_task(self._run(), name=self.task_name)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,14 +35,14 @@ from bot.services.fetching import (
 from bot.services.market.compute import market_rates, usable
 from bot.services.market.kurskz import KursKz
 from bot.services.market.sources import MarketSource, Office, SourceError
-from storage import StorageUnavailable
+from storage.engine import STORAGE_ERRORS
 from storage.market import MarketPoint, MarketRate, MarketRepository, StoredMarket
 
 log = logging.getLogger(__name__)
 
 #: kurs.kz's page of Almaty is ~400 KB; anything this large is not it.
 MAX_BODY_BYTES = 4 * 1024 * 1024
-_STORAGE_ERRORS = (sqlite3.Error, StorageUnavailable, ValueError)
+_STORAGE_ERRORS = (*STORAGE_ERRORS, ValueError)
 
 
 class MarketUnavailable(Exception):

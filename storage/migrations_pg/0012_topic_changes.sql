@@ -1,0 +1,9 @@
+-- PostgreSQL translation of storage/migrations/0012_topic_changes.sql.
+-- A counter that every change of the followed topics moves on. Each process of several
+-- sharing one database matches posts against topics in memory, and rebuilds that index
+-- when the counter has moved since it read the topics.
+CREATE TABLE topic_changes (
+    id      BIGINT PRIMARY KEY CHECK (id = 1),
+    version BIGINT NOT NULL
+);
+INSERT INTO topic_changes (id, version) VALUES (1, 0);

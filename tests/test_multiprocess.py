@@ -1,0 +1,259 @@
+"""Several bot processes on one PostgreSQL database: plain `python -m bot` processes in
+webhook mode, each on its own WEBHOOK_PORT, with updates handed to them in turn (as nginx
+does) by this test acting as Telegram.
+
+What must hold: every update is handled by one process; the workers (digest schedule,
+mirror, topic alerts) run in exactly one; Telegram's pace of a message a second per chat
+holds across processes; nobody gets a digest twice and no post is lost when a process is
+killed mid-burst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from storage import DeliveryStatus, Storage
+from tests.cluster import Cluster
+from tests.conftest import eventually
+from tests.fake_telegram import Call, FakeTelegram
+from tests.updates import ADMIN, NEWS_CHANNEL, READER, channel_post, private_text
+
+MIRROR = -1005550001
+SETTINGS = {
+    "ADMIN_IDS": str(ADMIN["id"]),
+    "SOURCE_CHANNELS": str(NEWS_CHANNEL["id"]),
+    "MIRROR_CHAT_IDS": str(MIRROR),
+}
+FIRST_SUBSCRIBER = 5_000_000
+
+
+def to_chat(fake: FakeTelegram, chat_id: int) -> list[Call]:
+    return [c for c in fake.calls if c.outcome == "ok" and c.params.get("chat_id") == chat_id]
+
+
+def mirrored(fake: FakeTelegram) -> Counter[int]:
+    """Copies made in the mirror chat, by source message id."""
+    return Counter(
+        int(c.params["message_id"]) for c in to_chat(fake, MIRROR) if c.method == "copyMessage"
+    )
+
+
+async def due_subscribers(storage: Storage, count: int) -> list[int]:
+    """`count` readers whose digest is due now (their time passed a few minutes ago)."""
+    tz = Settings.model_fields["timezone"].default
+    now = datetime.now(tz)
+    at = max(now - timedelta(minutes=5), now.replace(hour=0, minute=0)).time()
+    chat_ids = list(range(FIRST_SUBSCRIBER, FIRST_SUBSCRIBER + count))
+    for chat_id in chat_ids:
+        await storage.subscribers.subscribe(
+            chat_id, lang="ru", send_time=at.replace(second=0, microsecond=0), first_day=now.date()
+        )
+    return chat_ids
+
+
+async def test_two_webhook_processes_side_by_side(
+    fake_telegram: FakeTelegram, pg_database: str, tmp_path: Path
+) -> None:
+    fake = fake_telegram
+    storage = await Storage.open(pg_database)
+    subscribers = await due_subscribers(storage, 30)
+    async with Cluster(fake.url, pg_database, tmp_path, 2, SETTINGS) as cluster:
+        assert len(fake.calls_of("setWebhook")) == 2
+
+        # The workers run in one process: the scheduled digest reaches each reader once.
+        async def all_digested() -> bool:
+            return all(to_chat(fake, c) for c in subscribers)
+
+        await eventually(all_digested, within=60)
+        leader = cluster.leader()
+        assert leader is not None
+        assert sum("now runs the workers" in m.log_text() for m in cluster.members) == 1
+
+        # Posts arrive at both; each is stored once and mirrored once, by the leader.
+        takers = [
+            await cluster.deliver(channel_post(i, f"Новость {i}: ярмарка в Астане"))
+            for i in range(1, 21)
+        ]
+        assert {m.index for m in takers} == {0, 1}
+        assert await storage.posts.count() == 20
+
+        async def copied() -> bool:
+            return len(mirrored(fake)) == 20
+
+        await eventually(copied, within=60)
+
+        # A topic followed through one process matches a post stored by the other.
+        follower = cluster.members[0] if leader is cluster.members[1] else cluster.members[1]
+        # (Quiet hours off: the alert goes out now whatever the hour in Almaty.)
+        await cluster.deliver(private_text("/follow quiet off", user=READER), to=follower)
+        await cluster.deliver(private_text("/follow тарифы", user=READER), to=follower)
+        other = next(m for m in cluster.members if m is not follower)
+        await cluster.deliver(channel_post(30, "Новые тарифы на свет с января"), to=other)
+
+        async def alerted() -> bool:
+            return any("тарифы на свет" in t for t in fake.sent_texts(READER["id"]))
+
+        await eventually(alerted, within=30)
+
+        # An admin's /senddigest sent through both processes at once: nobody gets two.
+        await asyncio.gather(
+            *(
+                cluster.deliver(private_text("/senddigest", user=ADMIN), to=m)
+                for m in cluster.members
+            )
+        )
+
+        async def settled() -> bool:
+            async with storage.db.reading() as conn:
+                cursor = await conn.execute(
+                    "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'sending')"
+                )
+                row = await cursor.fetchone()
+                return row is not None and int(row[0]) == 0
+
+        await eventually(settled, within=60)
+
+        # The mirror chat takes twenty messages a minute: the last copy comes a while later.
+        async def all_copied() -> bool:
+            return mirrored(fake)[30] == 1
+
+        await eventually(all_copied, within=90)
+        twice = {c: n for c in subscribers if (n := len(to_chat(fake, c))) != 1}
+        assert twice == {}, f"readers with other than one digest: {twice}"
+        assert mirrored(fake) == Counter(range(1, 21)) + Counter([30])
+    await storage.close()
+
+
+@pytest.mark.chat_pace
+async def test_a_chats_pace_holds_across_processes(
+    fake_telegram: FakeTelegram, pg_database: str, tmp_path: Path
+) -> None:
+    fake = fake_telegram
+    fake.enforce_limits()
+    async with Cluster(fake.url, pg_database, tmp_path, 2, SETTINGS) as cluster:
+        # Four commands from one reader, two to each process, at once.
+        await asyncio.gather(
+            *(
+                cluster.deliver(private_text(f"/latest {n}", user=READER), to=m)
+                for n, m in zip((1, 2, 3, 4), cluster.members * 2, strict=True)
+            )
+        )
+
+        async def answered() -> bool:
+            return len(to_chat(fake, READER["id"])) >= 4
+
+        await eventually(answered, within=30)
+    answers = sorted(c.at for c in to_chat(fake, READER["id"]))
+    gaps = [round(b - a, 2) for a, b in itertools.pairwise(answers)]
+    assert fake.flood_errors == 0, f"Telegram refused {fake.flood_errors}; gaps {gaps}"
+    assert min(gaps) >= 1.0, gaps
+
+
+async def test_the_workers_move_when_their_process_is_killed(
+    fake_telegram: FakeTelegram, pg_database: str, tmp_path: Path
+) -> None:
+    fake = fake_telegram
+    async with Cluster(fake.url, pg_database, tmp_path, 2, SETTINGS) as cluster:
+        await cluster.deliver(channel_post(1, "Первая новость"))
+
+        async def first_copied() -> bool:
+            return mirrored(fake)[1] == 1
+
+        await eventually(first_copied, within=30)
+        leader = cluster.leader()
+        assert leader is not None
+        cluster.kill(leader)
+        survivor = next(m for m in cluster.members if m is not leader)
+        await cluster.deliver(channel_post(2, "Вторая новость"), to=survivor)
+
+        async def second_copied() -> bool:
+            return mirrored(fake)[2] == 1
+
+        await eventually(second_copied, within=30)
+        assert cluster.leader() is survivor
+    assert mirrored(fake) == Counter({1: 1, 2: 1})
+
+
+@pytest.mark.slow
+async def test_killing_a_process_every_few_seconds_loses_nothing(
+    fake_telegram: FakeTelegram, pg_database: str, tmp_path: Path
+) -> None:
+    """4 processes; one killed (SIGKILL) and started again every 3 s, while 120 posts
+    arrive and 300 readers' digests go out. Every post is stored and mirrored at most once;
+    every reader gets at most one digest, and each is sent or, if a kill caught it in
+    flight, left "unknown" (never sent twice)."""
+    fake = fake_telegram
+    storage = await Storage.open(pg_database)
+    subscribers = await due_subscribers(storage, 300)
+    posts = 120
+    rng = random.Random(5)
+    async with Cluster(fake.url, pg_database, tmp_path, 4, SETTINGS) as cluster:
+
+        async def burst() -> None:
+            for i in range(1, posts + 1):
+                await cluster.deliver(channel_post(i, f"Срочно {i}: новость дня"))
+                await asyncio.sleep(0.1)
+
+        async def killer(stop: asyncio.Event) -> int:
+            kills = 0
+            while not stop.is_set():
+                await asyncio.sleep(3)
+                victim = rng.choice(cluster.members)
+                cluster.kill(victim)
+                kills += 1
+                await cluster.restart(victim)
+            return kills
+
+        stop = asyncio.Event()
+        killing = asyncio.create_task(killer(stop))
+        await burst()
+
+        async def digests_settled() -> bool:
+            async with storage.db.reading() as conn:
+                cursor = await conn.execute(
+                    "SELECT count(*) FROM deliveries WHERE status NOT IN ('pending', 'sending')"
+                )
+                row = await cursor.fetchone()
+                return row is not None and int(row[0]) == len(subscribers)
+
+        await eventually(digests_settled, within=120)
+        stop.set()
+        kills = await killing
+        assert kills >= 3
+
+        async def mirror_settled() -> bool:
+            counts = await storage.mirror.summary()
+            return counts.get("pending", 0) == 0 and counts.get("sending", 0) == 0
+
+        await eventually(mirror_settled, within=60)
+
+    assert await storage.posts.count() == posts
+    statuses: Counter[str] = Counter()
+    for chat_id in subscribers:
+        status = await storage.deliveries.status(
+            datetime.now(Settings.model_fields["timezone"].default).date(), chat_id
+        )
+        statuses[str(status)] += 1
+    received = {c: len(to_chat(fake, c)) for c in subscribers}
+    assert max(received.values()) == 1, "a reader got the digest twice"
+    sent = sum(received.values())
+    assert statuses[str(DeliveryStatus.SENT)] <= sent
+    copies = mirrored(fake)
+    assert max(copies.values()) == 1, "a post was mirrored twice"
+    summary: dict[str, Any] = {
+        "kills": kills,
+        "redelivered": cluster.redelivered,
+        "digests": dict(statuses),
+        "mirrored": len(copies),
+    }
+    print(summary)
+    await storage.close()
