@@ -25,6 +25,7 @@ BENCHMARKS = [
     "load",
     "topics",
     "language",
+    "cluster",
 ]
 
 

@@ -25,7 +25,7 @@ from typing import Any, cast
 import pytest
 
 from storage import Storage
-from storage.db import Database
+from storage.db import SqliteDatabase as Database
 from tests.bot_process import bot_env
 from tests.conftest import RunningBot, eventually, waiting_in_inbox
 from tests.fake_telegram import FakeTelegram

@@ -2,7 +2,7 @@
 -- several processes sending for one bot (PostgreSQL deployments, storage/turns.py). A
 -- single process on SQLite keeps its pace in memory and leaves this table empty.
 CREATE TABLE send_turns (
-    chat    TEXT PRIMARY KEY,
+    chat    TEXT NOT NULL PRIMARY KEY,
     next_at REAL NOT NULL,          -- unix seconds, the database server's clock
     span    REAL NOT NULL           -- seconds the latest reservation took
 );
