@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -43,6 +44,17 @@ def unreachable() -> str | None:
     except psycopg.Error as error:
         return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return None
+
+
+def need() -> None:
+    """Skip the calling test (one reason, counted at the end of the run) when there is no
+    server; fail it instead when REQUIRE_POSTGRES=1."""
+    why = unreachable()
+    if why is None:
+        return
+    if REQUIRED:
+        pytest.fail(f"REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at {ADMIN_URL}: {why}")
+    pytest.skip(SKIP_REASON)
 
 
 def _admin() -> psycopg.Connection[Any]:

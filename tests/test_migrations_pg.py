@@ -8,7 +8,6 @@ posts_fts (post_id, terms, length) with a GIN index in its place."""
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -21,11 +20,12 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import TupleRow
 
+from tests import pg
+
 STORAGE = Path(__file__).resolve().parent.parent / "storage"
 SQLITE_DIR = STORAGE / "migrations"
 PG_DIR = STORAGE / "migrations_pg"
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 # SQLite's FTS5 table, and PostgreSQL's plain table in its place.
 FTS_TABLE = "posts_fts"
@@ -289,13 +289,8 @@ def compare(lite: Schema, pg: Schema) -> list[str]:
 @pytest.fixture(scope="module")
 def pg_url() -> str:
     """The server's URL, or the test is skipped when no server answers there."""
-    url = os.environ.get("TEST_POSTGRES_URL") or DEFAULT_PG_URL
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=3):
-            pass
-    except psycopg.OperationalError:
-        pytest.skip(f"PostgreSQL not reachable at {url}: tests on PostgreSQL skipped")
-    return url
+    pg.need()
+    return pg.ADMIN_URL
 
 
 @pytest.fixture

@@ -189,11 +189,7 @@ class Engines:
 def pg_url() -> Iterator[str]:
     """A PostgreSQL database of this test's own (made outside the event loop: the
     template is migrated with asyncio.run)."""
-    why = pg.unreachable()
-    if why is not None:
-        if pg.REQUIRED:
-            pytest.fail(f"REQUIRE_POSTGRES=1 but PostgreSQL is not reachable: {why}")
-        pytest.skip(pg.SKIP_REASON)
+    pg.need()
     name = pg.create_database(template=pg.template())
     try:
         yield pg.url_of(name)
