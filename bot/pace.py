@@ -12,6 +12,7 @@ Poller's), so that readers of other chats are answered meanwhile.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
@@ -55,7 +56,10 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import TelegramType
 
+from storage.engine import STORAGE_ERRORS
 from storage.turns import TurnRepository
+
+log = logging.getLogger(__name__)
 
 Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -230,18 +234,27 @@ class SharedPace(ChatPace):
 
     async def wait(self, chat_id: int | str, messages: int = 1) -> None:
         await super().wait(chat_id, messages)
-        delay = await self.turns.take(
-            str(chat_id), self.limit_of(chat_id).gap * messages, messages / self.rate
-        )
+        try:
+            delay = await self.turns.take(
+                str(chat_id), self.limit_of(chat_id).gap * messages, messages / self.rate
+            )
+            now = self._monotonic()
+            if now - self._forgotten > _FORGET_AFTER:
+                self._forgotten = now
+                await self.turns.forget(_FORGET_AFTER)
+        except STORAGE_ERRORS as error:
+            # The database is away for a moment: this process's own pace still holds, and
+            # a message is not held back (or lost) for want of the shared one.
+            log.warning("shared pace unavailable, keeping this process's own: %s", error)
+            return
         if delay > 0:
             await self._sleep(delay)
-        now = self._monotonic()
-        if now - self._forgotten > _FORGET_AFTER:
-            self._forgotten = now
-            await self.turns.forget(_FORGET_AFTER)
 
     async def flooded(self, seconds: float) -> None:
-        await self.turns.hold(seconds)
+        try:
+            await self.turns.hold(seconds)
+        except STORAGE_ERRORS as error:
+            log.warning("could not share a flood wait of %ss: %s", seconds, error)
 
 
 class PaceMiddleware(BaseRequestMiddleware):

@@ -188,12 +188,12 @@ async def test_killing_a_process_every_few_seconds_loses_nothing(
     fake_telegram: FakeTelegram, pg_database: str, tmp_path: Path
 ) -> None:
     """4 processes; one killed (SIGKILL) and started again every 2 s, while 80 posts
-    arrive and 200 readers' digests go out. Every post is stored, and mirrored at most
+    arrive and 300 readers' digests go out. Every post is stored, and mirrored at most
     once; every reader gets at most one digest: sent or, if a kill caught it in flight,
     left "unknown" (never sent twice). `python -m bench.cluster kill` is the long run."""
     fake = fake_telegram
     storage = await Storage.open(pg_database)
-    subscribers = await due_subscribers(storage, 200)
+    subscribers = await due_subscribers(storage, 300)
     posts = 80
     rng = random.Random(5)
     async with Cluster(fake.url, pg_database, tmp_path, 4, SETTINGS) as cluster:
@@ -203,13 +203,17 @@ async def test_killing_a_process_every_few_seconds_loses_nothing(
                 await cluster.deliver(channel_post(i, f"Срочно {i}: новость дня"))
                 await asyncio.sleep(0.1)
 
+        leader_kills = 0
+
         async def killer(stop: asyncio.Event) -> int:
             """Every other kill is of the process running the workers (the digest)."""
+            nonlocal leader_kills
             kills = 0
             while not stop.is_set():
                 await asyncio.sleep(2)
                 leader = cluster.leader()
                 victim = leader if leader and kills % 2 == 0 else rng.choice(cluster.members)
+                leader_kills += victim is leader
                 cluster.kill(victim)
                 kills += 1
                 await cluster.restart(victim)
@@ -230,7 +234,9 @@ async def test_killing_a_process_every_few_seconds_loses_nothing(
         await eventually(digests_settled, within=120)
         stop.set()
         kills = await killing
-        assert kills >= 3
+        # Kills came while the digest went out, at least one of the process sending it.
+        assert kills >= 2
+        assert leader_kills >= 1
 
     assert await storage.posts.count() == posts
     statuses: Counter[str] = Counter()
@@ -247,6 +253,7 @@ async def test_killing_a_process_every_few_seconds_loses_nothing(
     assert all(n == 1 for n in copies.values()), "a post was mirrored twice"
     summary: dict[str, Any] = {
         "kills": kills,
+        "leader kills": leader_kills,
         "redelivered": cluster.redelivered,
         "digests": dict(statuses),
         "mirrored": len(copies),

@@ -10,7 +10,9 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, CopyMessages, SendMediaGroup, SendMessage
 from aiogram.types import InputMediaPhoto
 
-from bot.pace import GROUP, PRIVATE, ChatPace, Limit, messages_in
+from bot.pace import GROUP, PRIVATE, ChatPace, Limit, SharedPace, messages_in
+from storage import Storage, StorageUnavailable
+from storage.turns import TurnRepository
 from tests.conftest import RunningBot
 from tests.updates import GROUP as GROUP_CHAT
 from tests.updates import READER, private_text
@@ -125,3 +127,51 @@ async def test_answers_to_one_reader_come_a_second_apart_and_others_do_not_wait(
     assert all(b - a >= 1.0 for a, b in itertools.pairwise(to_reader))
     # The other reader came last and was answered while the first one waited for a turn.
     assert to_other[0] < to_reader[1]
+
+
+# -- the pace several processes share (PostgreSQL) -----------------------------------------
+
+
+async def test_shared_turns_space_a_chat_and_the_bot_across_callers(pg_database: str) -> None:
+    """Two processes are two callers of one table: each reservation comes after the last
+    one's span, on the server's clock."""
+    storage = await Storage.open(pg_database)
+    try:
+        turns = TurnRepository(storage.db)
+        assert await turns.take("5", 1.1, 0.01) == 0
+        # The same chat again at once: its turn comes 1.1 s after the first.
+        wait = await turns.take("5", 1.1, 0.01)
+        assert 0.9 < wait <= 1.1
+        # Another chat waits only for the bot's overall pace.
+        assert await turns.take("6", 1.1, 0.01) < 0.1
+        # A 429 holds every chat back.
+        await turns.hold(30)
+        assert await turns.take("7", 1.1, 0.01) > 29
+        assert await turns.forget(0) == 0  # "5", "6" and "7" have turns still to come
+    finally:
+        await storage.close()
+
+
+class _Unreachable(TurnRepository):
+    def __init__(self) -> None:
+        pass
+
+    async def take(self, chat: str, chat_span: float, overall_span: float) -> float:
+        raise StorageUnavailable("connection refused")
+
+    async def hold(self, seconds: float, chat: str = "*") -> None:
+        raise StorageUnavailable("connection refused")
+
+
+async def test_a_shared_pace_whose_database_is_away_keeps_the_local_one() -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    clock = Clock()
+    pace = SharedPace(_Unreachable(), 29.0, private=SECOND, monotonic=clock, sleep=sleep)
+    await pace.wait(5)
+    await pace.wait(5)
+    await pace.flooded(3.0)
+    assert slept == [1.0]  # the local gap, and no error
