@@ -61,7 +61,7 @@ def create_bot(settings: Settings, storage: Storage | None = None) -> Bot:
     processes (bot/pace.py SharedPace)."""
     pace = ChatPace()
     if storage is not None and storage.db.dialect.name == "postgresql":
-        pace = SharedPace(TurnRepository(storage.db), settings.send_rate)
+        pace = SharedPace(TurnRepository(storage.db))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=create_session(settings.telegram_api_url, pace),

@@ -11,12 +11,13 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.leader import Leader, Role
 from bot.services.alerts import AlertWorker
-from bot.services.delivery import Delivery, RateLimiter
+from bot.services.delivery import Delivery, RateLimiter, SharedRateLimiter
 from bot.services.digest import DigestService
 from bot.services.mirror import Mirror
 from bot.services.scheduler import DigestScheduler
 from bot.services.topics import TopicService
 from storage import Storage
+from storage.turns import TurnRepository
 
 
 async def start_scheduler(
@@ -27,7 +28,11 @@ async def start_scheduler(
     clock: Clock,
     digests: DigestService,
 ) -> None:
-    delivery = Delivery(bot, RateLimiter(settings.send_rate))
+    limiter = RateLimiter(settings.send_rate)
+    if storage.db.dialect.name == "postgresql":
+        # Other processes may send in bulk too (an admin's /senddigest): one pace for all.
+        limiter = SharedRateLimiter(TurnRepository(storage.db), settings.send_rate)
+    delivery = Delivery(bot, limiter)
     scheduler = DigestScheduler(
         storage,
         digests,

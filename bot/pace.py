@@ -219,25 +219,21 @@ class ChatPace:
 
 
 class SharedPace(ChatPace):
-    """Each chat's pace and the bot's overall one, kept across every process sending for
-    the bot (in PostgreSQL: storage/turns.py), on top of this process's own (which keeps
-    a group's twenty-a-minute bursts).
-
-    A 429 holds every process back for its retry_after.
+    """Each chat's pace, kept across every process sending for the bot (in PostgreSQL:
+    storage/turns.py), on top of this process's own (which keeps a group's twenty-a-minute
+    bursts). A 429 holds every process back for its retry_after. The overall pace of bulk
+    sends is Delivery's (bot/services/delivery.py SharedRateLimiter), as in one process.
     """
 
-    def __init__(self, turns: TurnRepository, rate: float, **kwargs: Any) -> None:
+    def __init__(self, turns: TurnRepository, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.turns = turns
-        self.rate = rate
         self._forgotten = 0.0
 
     async def wait(self, chat_id: int | str, messages: int = 1) -> None:
         await super().wait(chat_id, messages)
         try:
-            delay = await self.turns.take(
-                str(chat_id), self.limit_of(chat_id).gap * messages, messages / self.rate
-            )
+            delay = await self.turns.take(str(chat_id), self.limit_of(chat_id).gap * messages, 0)
             now = self._monotonic()
             if now - self._forgotten > _FORGET_AFTER:
                 self._forgotten = now

@@ -254,6 +254,14 @@ class PgDatabase(Database):
     def __init__(self, url: str, pool: ConnectionPool[psycopg.Connection[Any]]) -> None:
         self.url = url
         self.pool = pool
+        # Connections are handed out here, in the event loop: a coroutine waits for one
+        # without holding a thread. (Waiting in the pool's getconn would hold a thread
+        # each, and under a burst every thread could be waiting while the transaction
+        # that would free a connection has no thread left to commit on.)
+        self._slots = asyncio.Semaphore(POOL_SIZE)
+        # One writer of this process at a time waits for the database-wide write lock; the
+        # others wait here, holding neither a connection nor a thread.
+        self._writer = asyncio.Lock()
         self._executor = ThreadPoolExecutor(max_workers=POOL_SIZE + 2, thread_name_prefix="pg")
 
     @property
@@ -340,16 +348,22 @@ class PgDatabase(Database):
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.Connection[Any]]:
-        with _unavailable_on_transient():
-            conn = await self.call(self.pool.getconn)
-        try:
+        async with self._slots:
+            with _unavailable_on_transient():
+                conn = await self.call(self.pool.getconn)
+            try:
+                yield conn
+            finally:
+                await self.call(self.pool.putconn, conn)
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[psycopg.Connection[Any]]:
+        async with self._writer, self._connection() as conn:
             yield conn
-        finally:
-            await self.call(self.pool.putconn, conn)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        async with self._connection() as conn:
+        async with self._writing() as conn:
             with _unavailable_on_transient():
                 await self.call(_begin, conn)
                 try:
@@ -378,7 +392,7 @@ class PgDatabase(Database):
             _end(conn, True)
             return rowcount
 
-        async with self._connection() as conn:
+        async with self._writing() as conn:
             with _unavailable_on_transient():
                 return await self.call(one, conn)
 
@@ -396,7 +410,7 @@ class PgDatabase(Database):
             _end(conn, True)
             return result
 
-        async with self._connection() as conn:
+        async with self._writing() as conn:
             with _unavailable_on_transient():
                 return await self.call(in_transaction, conn)
 

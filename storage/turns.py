@@ -14,9 +14,12 @@ from storage.engine import Database
 #: The row that paces everything the bot sends.
 OVERALL = "*"
 
-_TAKE = """
+
+def _take_sql(rows: int) -> str:
+    wanted = ", ".join(f"(?::text, ?::float8, {n})" for n in range(rows))
+    return f"""
     WITH clock AS (SELECT extract(epoch FROM clock_timestamp())::float8 AS now),
-    wanted (chat, span, ord) AS (VALUES (?::text, ?::float8, 1), (?::text, ?::float8, 2))
+    wanted (chat, span, ord) AS (VALUES {wanted})
     INSERT INTO send_turns AS s (chat, next_at, span)
     SELECT wanted.chat, clock.now + wanted.span, wanted.span
       FROM wanted CROSS JOIN clock ORDER BY wanted.ord
@@ -24,7 +27,12 @@ _TAKE = """
        SET next_at = greatest(s.next_at, excluded.next_at - excluded.span) + excluded.span,
            span = excluded.span
     RETURNING s.next_at - s.span - (SELECT now FROM clock)
-"""
+    """
+
+
+#: The overall row first, then the chat's: every caller locks them in that order.
+_TAKE_BOTH = _take_sql(2)
+_TAKE_ONE = _take_sql(1)
 
 _HOLD = """
     WITH clock AS (SELECT extract(epoch FROM clock_timestamp())::float8 AS now)
@@ -45,11 +53,17 @@ class TurnRepository:
             raise ValueError("shared turns are kept in PostgreSQL")
         self.db = db
 
-    async def take(self, chat: str, chat_span: float, overall_span: float) -> float:
-        """Reserve the chat's next turn for `chat_span` seconds and the bot's for
-        `overall_span`; seconds to wait until both have come (0: now)."""
+    async def take(self, chat: str | None, chat_span: float, overall_span: float) -> float:
+        """Reserve the chat's next turn for `chat_span` seconds (None: no chat) and the
+        bot's for `overall_span` (0: only wait for a 429's hold to end); seconds to wait
+        until both have come (0: now)."""
+        params: tuple[object, ...]
+        if chat is None:
+            sql, params = _TAKE_ONE, (OVERALL, overall_span)
+        else:
+            sql, params = _TAKE_BOTH, (OVERALL, overall_span, chat, chat_span)
         async with self.db.reading() as conn:
-            cursor = await conn.execute(_TAKE, (OVERALL, overall_span, chat, chat_span))
+            cursor = await conn.execute(sql, params)
             waits = [float(row[0]) for row in await cursor.fetchall()]
         return max(0.0, *waits)
 

@@ -144,6 +144,11 @@ async def test_shared_turns_space_a_chat_and_the_bot_across_callers(pg_database:
         assert 0.9 < wait <= 1.1
         # Another chat waits only for the bot's overall pace.
         assert await turns.take("6", 1.1, 0.01) < 0.1
+        # Bulk sends reserve the overall pace alone; a chat's own send then waits for it
+        # without moving it on.
+        assert await turns.take(None, 0, 0.5) < 0.1
+        assert 0.4 < await turns.take(None, 0, 0.5) <= 0.6
+        assert 0.8 < await turns.take("8", 1.1, 0) <= 1.1
         # A 429 holds every chat back.
         await turns.hold(30)
         assert await turns.take("7", 1.1, 0.01) > 29
@@ -156,7 +161,7 @@ class _Unreachable(TurnRepository):
     def __init__(self) -> None:
         pass
 
-    async def take(self, chat: str, chat_span: float, overall_span: float) -> float:
+    async def take(self, chat: str | None, chat_span: float, overall_span: float) -> float:
         raise StorageUnavailable("connection refused")
 
     async def hold(self, seconds: float, chat: str = "*") -> None:
@@ -170,7 +175,7 @@ async def test_a_shared_pace_whose_database_is_away_keeps_the_local_one() -> Non
         slept.append(seconds)
 
     clock = Clock()
-    pace = SharedPace(_Unreachable(), 29.0, private=SECOND, monotonic=clock, sleep=sleep)
+    pace = SharedPace(_Unreachable(), private=SECOND, monotonic=clock, sleep=sleep)
     await pace.wait(5)
     await pace.wait(5)
     await pace.flooded(3.0)

@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiogram import Bot
@@ -34,6 +35,8 @@ from aiogram.exceptions import (
 )
 
 from bot.telegram_errors import TELEGRAM_ERRORS, safe_to_repeat, short
+from storage.engine import STORAGE_ERRORS
+from storage.turns import TurnRepository
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,28 @@ class RateLimiter:
                     slot = ready
                     break
             self._next = slot + self.interval
+
+
+class SharedRateLimiter(RateLimiter):
+    """The bulk pace of every process sending for the bot (several processes on
+    PostgreSQL: storage/turns.py), on top of this process's own: a digest sent from two
+    processes at once still goes out at `rate` in all."""
+
+    def __init__(self, turns: TurnRepository, rate: float | None, **kwargs: Any) -> None:
+        super().__init__(rate, **kwargs)
+        self.turns = turns
+
+    async def wait(self) -> None:
+        await super().wait()
+        if not self.interval:
+            return
+        try:
+            delay = await self.turns.take(None, 0, self.interval)
+        except STORAGE_ERRORS as error:
+            log.warning("shared bulk pace unavailable, keeping this process's own: %s", error)
+            return
+        if delay > 0:
+            await self._sleep(delay)
 
 
 class Delivery:
