@@ -14,13 +14,14 @@ A. Load (`python -m bench.cluster`): bench/load.py's readers (the same plan, see
    taken (answered 200); the readers start at random moments within SPREAD seconds.
    Figures per configuration: updates/s (updates taken / seconds from the first push to
    the last answer), the time from an update's push to its answer at the fake (the k-th
-   answer to a chat belongs to its k-th update), p50/p99 overall and by kind; the CPU
+   answer to a chat belongs to its k-th update, skipping answers that came before that
+   update was pushed: an update handled twice), p50/p99 overall and by kind; the CPU
    seconds of all bot processes (/proc, just before they stop; in all and since they were
-   ready) and of the PostgreSQL server (every postgres process and the ended backends the
-   postmaster reaped, over the load; only when the server runs on this machine); each
-   process's peak RSS; delivery attempts not answered 200 (sent again to the next
-   process), updates not taken, updates pushed but never answered, answers beyond one per
-   update; ERROR lines in the bots' logs. Readers not done after WITHIN seconds are
+   ready) and of the PostgreSQL backends serving the bots' database (pg_stat_activity,
+   over the load; only when the server runs on this machine); each process's peak RSS;
+   delivery attempts not answered 200 (sent again to the next process), updates not
+   taken, updates pushed but never answered, answers beyond one per update; ERROR lines
+   in the bots' logs. Readers not done after WITHIN seconds are
    stopped: that configuration's figures are then those of the updates taken by then.
 
    Telegram's pace is the bot's own in every process: one message a second per chat, and
@@ -54,7 +55,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import shutil
 import sys
@@ -67,6 +67,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg
+
 from bench.load import (
     GAP,
     NEWS_ID,
@@ -78,7 +80,7 @@ from bench.load import (
     make_posts,
 )
 from bot.config import Settings
-from storage import DeliveryStatus, IncomingMessage, Storage
+from storage import CopyStatus, DeliveryStatus, IncomingMessage, Storage
 from tests import pg
 from tests.cluster import Cluster, Member
 from tests.fake_telegram import FakeTelegram
@@ -132,32 +134,27 @@ def _pid(member: Member) -> int:
     return member.process.pid
 
 
-def _postgres_cpu() -> float | None:
-    """CPU seconds of the PostgreSQL server's processes on this machine, and of those of
-    its children that have ended (a backend's, counted by the postmaster that reaped it);
-    None when the server is elsewhere or /proc cannot tell."""
+def _backends_cpu(database: str) -> dict[int, float] | None:
+    """CPU seconds of each PostgreSQL backend serving `database` now (from /proc: None
+    when the server is not on this machine)."""
     host = urlsplit(pg.ADMIN_URL).hostname or "localhost"
     if host not in ("127.0.0.1", "localhost", "::1"):
         return None
-    ticks = 0
-    found = False
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        head, _, rest = stat.rpartition(")")
-        if head.partition("(")[2] != "postgres":
-            continue
-        fields = rest.split()
-        # After the name: state, ppid, …; utime, stime, cutime, cstime are 11 to 14.
-        ticks += sum(int(f) for f in fields[11:15])
-        found = True
-    if not found:
+    with psycopg.connect(pg.url_of(database), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        ).fetchall()
+    figures = {int(row[0]): _proc_figures(int(row[0])) for row in rows}
+    return {pid: f[1] for pid, f in figures.items() if f is not None}
+
+
+def _cpu_since(before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
+    """CPU seconds the backends alive at `after` spent since `before` (a backend that
+    ended meanwhile is not counted: the pool's connections live through a run)."""
+    if before is None or after is None:
         return None
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _log_problems(folder: Path) -> dict[str, Any]:
@@ -224,6 +221,7 @@ async def measure(
     size: int,
     url: str,
     *,
+    database: str | None,
     readers: list[Reader],
     rates: RatesServer,
     folder: Path,
@@ -246,7 +244,7 @@ async def measure(
         async with cluster:
             pids = [_pid(m) for m in cluster.members]
             idle = [_proc_figures(p) for p in pids]
-            pg_idle = _postgres_cpu() if engine == "pg" else None
+            pg_idle = _backends_cpu(database) if database else None
             answers = Answers(fake, {r.user_id for r in readers})
 
             async def read(reader: Reader) -> None:
@@ -275,7 +273,7 @@ async def measure(
             with contextlib.suppress(TimeoutError):
                 await fake.wait_until(lambda: answers.collect() >= expected, 5)
             busy = [_proc_figures(p) for p in pids]
-            pg_busy = _postgres_cpu() if engine == "pg" else None
+            pg_busy = _backends_cpu(database) if database else None
         # Stopped: the requests still in hand (given up on and sent elsewhere) end.
         answers.collect()
         taken_by = [m.taken for m in cluster.members]
@@ -289,14 +287,25 @@ async def measure(
     missing = extra = 0
     last_answer = t0
     for user_id, mine in by_user.items():
+        # In order, as bench/load.py matches them; but an answer that came before an
+        # update was pushed is not its answer: a second one to an earlier update, handled
+        # twice because an attempt was given up on (non-200) while it went on.
         calls = answers.by_chat[user_id]
-        missing += max(0, len(mine) - len(calls))
-        extra += max(0, len(calls) - len(mine))
-        for sent, call in zip(mine, calls, strict=False):
+        next_call = 0
+        for sent in mine:
+            while next_call < len(calls) and calls[next_call].at < sent.pushed:
+                next_call += 1
+                extra += 1
+            if next_call == len(calls):
+                missing += 1
+                continue
+            call = calls[next_call]
+            next_call += 1
             latency = call.at - sent.pushed
             latencies.append(latency)
             by_kind[sent.kind].append(latency)
             last_answer = max(last_answer, call.at)
+        extra += len(calls) - next_call
     first_push = min(s.pushed for s in sends)
     taken = sum(1 for s in sends if s.taken is not None)
     not_taken = expected - taken
@@ -330,8 +339,8 @@ async def measure(
         "taken_by_process": taken_by,
         "bot_cpu_seconds": round(cpu_total, 2),
         "bot_cpu_seconds_under_load": round(cpu_total - cpu_idle, 2),
-        "postgres_cpu_seconds_under_load": (
-            round(pg_busy - pg_idle, 2) if pg_busy is not None and pg_idle is not None else None
+        "postgres_backends_cpu_seconds_under_load": (
+            None if (pg_cpu := _cpu_since(pg_idle, pg_busy)) is None else round(pg_cpu, 2)
         ),
         "bot_peak_rss_mib": peak_rss,
         "rates_feed_requests": len(rates.requests) - feed_requests,
@@ -354,7 +363,7 @@ def print_table(results: list[dict[str, Any]]) -> None:
     print(head)
     print("-" * len(head))
     for r in results:
-        pg_cpu = r["postgres_cpu_seconds_under_load"]
+        pg_cpu = r["postgres_backends_cpu_seconds_under_load"]
         name = r["configuration"] + ("" if r["complete"] else " *")
         print(
             f"{name:<16} | {r['updates_per_s']!s:>9} | "
@@ -388,7 +397,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
                 ("under load", "bot_cpu_seconds_under_load"),
             )
         ]
-        print(f"  {r['configuration']:<16} " + ", ".join(ratios))
+        name = r["configuration"] + ("" if r["complete"] else " *")
+        print(f"  {name:<16} " + ", ".join(ratios))
 
 
 async def load(
@@ -425,7 +435,14 @@ async def load(
                 elif cursors != first_cursors:
                     raise RuntimeError(f"{url}: the posts were stored under other ids")
                 result = await measure(
-                    engine, size, url, readers=readers, rates=rates, folder=folder, within=within
+                    engine,
+                    size,
+                    url,
+                    database=database,
+                    readers=readers,
+                    rates=rates,
+                    folder=folder,
+                    within=within,
                 )
             finally:
                 if database is not None:
@@ -601,6 +618,12 @@ async def kill_run(
                 (day.isoformat(), DeliveryStatus.UNKNOWN.value),
             )
             unknown = {int(r[0]) for r in await cursor.fetchall()}
+            cursor = await conn.execute(
+                "SELECT p.message_id FROM mirror_copies m JOIN posts p ON p.id = m.post_id"
+                " WHERE m.status = ?",
+                (CopyStatus.UNKNOWN.value,),
+            )
+            unknown_copies = {int(r[0]) for r in await cursor.fetchall()}
     finally:
         await storage.close()
         pg.drop_database(database)
@@ -649,6 +672,7 @@ async def kill_run(
         "mirror_by_status": dict(sorted(copies.items())),
         "posts_mirrored": len(copied),
         "posts_mirrored_twice": len(mirrored_twice),
+        "mirror_unknown_that_reached_the_chat": sum(1 for m in unknown_copies if copied[m]),
         "mirror_copies_max_in_60_s": window_max,
         "burst_seconds": None if burst_end is None else round(burst_end, 1),
         "total_seconds": round(finished - t0, 1),
@@ -697,8 +721,9 @@ def print_kill(figures: dict[str, Any], problems: list[str]) -> None:
     )
     print(
         f"  mirror:                {f['posts_mirrored']} posts copied, "
-        f"{f['posts_mirrored_twice']} twice; statuses {f['mirror_by_status']}; at most "
-        f"{f['mirror_copies_max_in_60_s']} copies in any 60 s"
+        f"{f['posts_mirrored_twice']} twice; statuses {f['mirror_by_status']} ("
+        f"{f['mirror_unknown_that_reached_the_chat']} of the unknown reached the chat); at "
+        f"most {f['mirror_copies_max_in_60_s']} copies in any 60 s"
     )
     print(
         f"  bots' logs:            {f['log_errors']} ERROR lines, {f['log_tracebacks']} tracebacks"
@@ -736,6 +761,7 @@ def run(
         return {"skipped": why}
     users = users or (200 if quick else 1000)
     posts = posts or (2000 if quick else 5000)
+    within = min(within, 60.0) if quick else within
     workdir = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
     ok = False
     try:
