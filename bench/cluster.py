@@ -492,11 +492,11 @@ def leader_of(cluster: Cluster, starts: dict[int, int]) -> Member | None:
     """The live process whose own log (since it last started: `starts` holds each log's
     size then) says it runs the workers and has not lost them since."""
     for member in cluster.members:
-        if not member.alive:
+        if not member.alive or not member.log.exists():
             continue
-        text = member.log_text()[starts.get(member.index, 0) :]
-        at = text.rfind("now runs the workers")
-        if at >= 0 and at > text.rfind("lost the workers lease"):
+        text = member.log.read_bytes()[starts.get(member.index, 0) :]
+        at = text.rfind(b"now runs the workers")
+        if at >= 0 and at > text.rfind(b"lost the workers lease"):
             return member
     return None
 

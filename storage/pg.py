@@ -53,6 +53,8 @@ MIGRATION_LOCK = 0x6E6D_0002
 
 POOL_SIZE = 6
 CONNECT_TIMEOUT = 10.0
+#: The longest a call waits for one of the pool's connections to be free.
+SLOT_TIMEOUT = 30.0
 #: How often a waiter asks again for a named lock another process holds.
 LOCK_RETRY_SECONDS = 0.25
 #: A lease's connection that does not answer within this long is taken for lost.
@@ -348,13 +350,24 @@ class PgDatabase(Database):
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.Connection[Any]]:
-        async with self._slots:
+        try:
+            async with asyncio.timeout(SLOT_TIMEOUT):
+                await self._slots.acquire()
+        except TimeoutError:
+            # Busier than the database keeps up with: the update waits at Telegram (503)
+            # or in the inbox, rather than here without end.
+            raise StorageUnavailable(
+                f"no database connection free for {SLOT_TIMEOUT:.0f} s"
+            ) from None
+        try:
             with _unavailable_on_transient():
                 conn = await self.call(self.pool.getconn)
             try:
                 yield conn
             finally:
                 await self.call(self.pool.putconn, conn)
+        finally:
+            self._slots.release()
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[psycopg.Connection[Any]]:

@@ -34,6 +34,8 @@ class Member:
     stream: IO[bytes] | None = None
     #: Updates this process answered 200 to.
     taken: int = 0
+    #: Where the current process's lines begin in the log (a restart appends to it).
+    log_start: int = 0
 
     @property
     def base(self) -> str:
@@ -81,6 +83,7 @@ class Cluster:
 
     async def start(self, member: Member) -> None:
         member.stream = member.log.open("ab")
+        member.log_start = member.stream.tell()
         settings = {
             "WEBHOOK_URL": WEBHOOK_URL,
             "WEBHOOK_SECRET": SECRET,
@@ -141,15 +144,14 @@ class Cluster:
         await self.wait_healthy(member)
 
     def leader(self) -> Member | None:
-        """The process that last said it runs the workers, if it is alive."""
-        best: tuple[int, Member] | None = None
+        """The live process that said it runs the workers and has not lost them since."""
         for member in self.members:
-            text = member.log_text()
-            at = text.rfind("now runs the workers")
-            lost = text.rfind("lost the workers lease")
-            if member.alive and at >= 0 and at > lost and (best is None or at > best[0]):
-                best = (at, member)
-        return None if best is None else best[1]
+            # Only the current process's lines: a killed leader's line stays in the log.
+            raw = member.log.read_bytes()[member.log_start :] if member.log.exists() else b""
+            at = raw.rfind(b"now runs the workers")
+            if member.alive and at >= 0 and at > raw.rfind(b"lost the workers lease"):
+                return member
+        return None
 
     # -- Telegram's side ------------------------------------------------------------------
 
