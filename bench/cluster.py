@@ -62,7 +62,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -82,10 +82,10 @@ from bench.load import (
 from bot.config import Settings
 from storage import CopyStatus, DeliveryStatus, IncomingMessage, Storage
 from tests import pg
-from tests.cluster import Cluster, Member
+from tests.cluster import MIRROR, SETTINGS, Cluster, Member, due_subscribers, mirrored
 from tests.fake_telegram import FakeTelegram
 from tests.rates_server import RatesServer
-from tests.updates import ADMIN, NEWS_CHANNEL, channel_post
+from tests.updates import channel_post
 
 DEFAULT_CONFIGS = "sqlite:1,pg:1,pg:2,pg:4"
 #: Seconds a configuration's readers may take before they are stopped (at SEND_RATE 29 a
@@ -96,16 +96,6 @@ ENGINE_NAMES = {"sqlite": "SQLite", "pg": "PostgreSQL"}
 DELIVERY_WITHIN = 900.0
 #: How long the kill run may take before it is called failed.
 KILL_RUN_WITHIN = 3600.0
-
-# As in tests/test_multiprocess.py, which is not imported: mypy --strict finds fault with
-# that module (READER["id"] is an object there), and would report it here.
-MIRROR = -1005550001
-SETTINGS = {
-    "ADMIN_IDS": str(ADMIN["id"]),
-    "SOURCE_CHANNELS": str(NEWS_CHANNEL["id"]),
-    "MIRROR_CHAT_IDS": str(MIRROR),
-}
-FIRST_SUBSCRIBER = 5_000_000
 
 
 # -- shared ---------------------------------------------------------------------------
@@ -454,29 +444,6 @@ async def load(
 
 
 # -- B. kill --------------------------------------------------------------------------
-
-
-async def due_subscribers(storage: Storage, count: int) -> list[int]:
-    """`count` readers whose digest is due now (their time passed a few minutes ago), as
-    tests/test_multiprocess.py's."""
-    tz = Settings.model_fields["timezone"].default
-    now = datetime.now(tz)
-    at = max(now - timedelta(minutes=5), now.replace(hour=0, minute=0)).time()
-    chat_ids = list(range(FIRST_SUBSCRIBER, FIRST_SUBSCRIBER + count))
-    for chat_id in chat_ids:
-        await storage.subscribers.subscribe(
-            chat_id, lang="ru", send_time=at.replace(second=0, microsecond=0), first_day=now.date()
-        )
-    return chat_ids
-
-
-def mirrored(fake: FakeTelegram) -> Counter[int]:
-    """Copies made in the mirror chat, by source message id."""
-    return Counter(
-        int(c.params["message_id"])
-        for c in fake.calls
-        if c.outcome == "ok" and c.params.get("chat_id") == MIRROR and c.method == "copyMessage"
-    )
 
 
 @dataclass

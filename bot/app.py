@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -194,7 +193,7 @@ async def run_polling(
 
 async def _wait_for_lease(db: Database, name: str, stop: asyncio.Event) -> Lease | None:
     """The lease, once no other process holds it; None if `stop` is set first."""
-    waiting_since: float | None = None
+    told = False
     while not stop.is_set():
         try:
             lease = await db.try_lease(name)
@@ -203,8 +202,8 @@ async def _wait_for_lease(db: Database, name: str, stop: asyncio.Event) -> Lease
             lease = None
         if lease is not None:
             return lease
-        if waiting_since is None:
-            waiting_since = time.monotonic()
+        if not told:
+            told = True
             log.info("another process polls Telegram: standing by until it stops")
         await wait_set(stop, LEADER_RETRY_SECONDS)
     return None

@@ -230,6 +230,10 @@ class _AsyncConnection:
         return await self._db.call(_run_many, self._conn, sql, list(params))
 
 
+def _rowcount(conn: SyncConnection, sql: str, params: Params) -> int:
+    return conn.execute(sql, params).rowcount
+
+
 def _begin(conn: psycopg.Connection[Any]) -> None:
     conn.execute("BEGIN")
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
@@ -394,20 +398,7 @@ class PgDatabase(Database):
                 yield _AsyncConnection(self, conn)
 
     async def write(self, sql: str, params: Params = ()) -> int:
-        def one(conn: psycopg.Connection[Any]) -> int:
-            _begin(conn)
-            try:
-                rowcount = conn.execute(translate(sql), values(params) or None).rowcount
-            except BaseException:
-                if not conn.closed:
-                    _end(conn, False)
-                raise
-            _end(conn, True)
-            return rowcount
-
-        async with self._writing() as conn:
-            with _unavailable_on_transient():
-                return await self.call(one, conn)
+        return await self.run_sync(_rowcount, sql, params)
 
     async def run_sync(
         self, fn: Callable[Concatenate[SyncConnection, P], T], *args: P.args, **kwargs: P.kwargs

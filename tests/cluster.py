@@ -11,18 +11,58 @@ import contextlib
 import itertools
 import signal
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 import aiohttp
 
+from bot.config import Settings
 from bot.webhook import HEALTH_PATH, SECRET_HEADER, webhook_path
+from storage import Storage
 from tests.bot_process import start_bot_process
 from tests.conftest import SECRET, WEBHOOK_URL, free_port
+from tests.fake_telegram import Call, FakeTelegram
+from tests.updates import ADMIN, NEWS_CHANNEL
 
 #: How long one delivery attempt may take before the update goes to another process.
 ATTEMPT_TIMEOUT = 30.0
+
+# -- the outlet the processes serve: its admin, channel and mirror chat ---------------------
+
+MIRROR = -1005550001
+SETTINGS = {
+    "ADMIN_IDS": str(ADMIN["id"]),
+    "SOURCE_CHANNELS": str(NEWS_CHANNEL["id"]),
+    "MIRROR_CHAT_IDS": str(MIRROR),
+}
+FIRST_SUBSCRIBER = 5_000_000
+
+
+def to_chat(fake: FakeTelegram, chat_id: int) -> list[Call]:
+    return [c for c in fake.calls if c.outcome == "ok" and c.params.get("chat_id") == chat_id]
+
+
+def mirrored(fake: FakeTelegram) -> Counter[int]:
+    """Copies made in the mirror chat, by source message id."""
+    return Counter(
+        int(c.params["message_id"]) for c in to_chat(fake, MIRROR) if c.method == "copyMessage"
+    )
+
+
+async def due_subscribers(storage: Storage, count: int) -> list[int]:
+    """`count` readers whose digest is due now (their time passed a few minutes ago)."""
+    tz = Settings.model_fields["timezone"].default
+    now = datetime.now(tz)
+    at = max(now - timedelta(minutes=5), now.replace(hour=0, minute=0)).time()
+    chat_ids = list(range(FIRST_SUBSCRIBER, FIRST_SUBSCRIBER + count))
+    for chat_id in chat_ids:
+        await storage.subscribers.subscribe(
+            chat_id, lang="ru", send_time=at.replace(second=0, microsecond=0), first_day=now.date()
+        )
+    return chat_ids
 
 
 @dataclass

@@ -44,29 +44,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("engine", ENGINES, indirect=True)
 
 
-def _need_postgres(request: pytest.FixtureRequest) -> None:
-    pg.need()
-
-
 @pytest.fixture
 def engine(request: pytest.FixtureRequest) -> str:
     """The database engine of this test: SQLite unless parametrised (BOTH_ENGINES)."""
     name: str = getattr(request, "param", "sqlite")
     if name == "postgresql":
-        _need_postgres(request)
+        pg.need()
     return name
 
 
 @pytest.fixture
-def pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
+def pg_database() -> Iterator[str]:
     """A migrated PostgreSQL database of this test's own, for what only PostgreSQL does
     (several processes on one database)."""
-    _need_postgres(request)
-    name = pg.create_database(template=pg.template())
-    try:
-        yield pg.url_of(name)
-    finally:
-        pg.drop_database(name)
+    pg.need()
+    with pg.migrated_database() as url:
+        yield url
 
 
 @pytest.fixture
@@ -75,11 +68,8 @@ def database(engine: str, tmp_path: Path) -> Iterator[Path | str]:
     if engine == "sqlite":
         yield tmp_path / "bot.db"
         return
-    name = pg.create_database(template=pg.template())
-    try:
-        yield pg.url_of(name)
-    finally:
-        pg.drop_database(name)
+    with pg.migrated_database() as url:
+        yield url
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -9,9 +9,11 @@ unless REQUIRE_POSTGRES=1 (as in CI): then an unreachable server fails the run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -90,6 +92,16 @@ def template() -> str:
 
     asyncio.run(migrate())
     return name
+
+
+@contextlib.contextmanager
+def migrated_database() -> Iterator[str]:
+    """The URL of a new database with every migration applied, dropped afterwards."""
+    name = create_database(template=template())
+    try:
+        yield url_of(name)
+    finally:
+        drop_database(name)
 
 
 def drop_template() -> None:

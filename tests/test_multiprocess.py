@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import random
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,42 +23,10 @@ import pytest
 from bot.config import Settings
 from storage import DeliveryStatus, Storage
 from tests.bot_process import start_bot_process
-from tests.cluster import Cluster
+from tests.cluster import SETTINGS, Cluster, due_subscribers, mirrored, to_chat
 from tests.conftest import eventually
-from tests.fake_telegram import Call, FakeTelegram
-from tests.updates import ADMIN, NEWS_CHANNEL, READER, channel_post, private_text
-
-MIRROR = -1005550001
-SETTINGS = {
-    "ADMIN_IDS": str(ADMIN["id"]),
-    "SOURCE_CHANNELS": str(NEWS_CHANNEL["id"]),
-    "MIRROR_CHAT_IDS": str(MIRROR),
-}
-FIRST_SUBSCRIBER = 5_000_000
-
-
-def to_chat(fake: FakeTelegram, chat_id: int) -> list[Call]:
-    return [c for c in fake.calls if c.outcome == "ok" and c.params.get("chat_id") == chat_id]
-
-
-def mirrored(fake: FakeTelegram) -> Counter[int]:
-    """Copies made in the mirror chat, by source message id."""
-    return Counter(
-        int(c.params["message_id"]) for c in to_chat(fake, MIRROR) if c.method == "copyMessage"
-    )
-
-
-async def due_subscribers(storage: Storage, count: int) -> list[int]:
-    """`count` readers whose digest is due now (their time passed a few minutes ago)."""
-    tz = Settings.model_fields["timezone"].default
-    now = datetime.now(tz)
-    at = max(now - timedelta(minutes=5), now.replace(hour=0, minute=0)).time()
-    chat_ids = list(range(FIRST_SUBSCRIBER, FIRST_SUBSCRIBER + count))
-    for chat_id in chat_ids:
-        await storage.subscribers.subscribe(
-            chat_id, lang="ru", send_time=at.replace(second=0, microsecond=0), first_day=now.date()
-        )
-    return chat_ids
+from tests.fake_telegram import FakeTelegram
+from tests.updates import ADMIN, READER, channel_post, private_text
 
 
 async def test_two_webhook_processes_side_by_side(

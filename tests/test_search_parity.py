@@ -37,7 +37,6 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from bot.services.export_import import import_export
 from storage import IncomingMessage, Media, SearchHit, Source, Storage
 from storage.search_text import fts_tokens, index_body, words
-from tests import pg
 
 DATA = Path(__file__).parent / "data"
 #: The exports and the time zone of the computer that wrote each (for old exports only).
@@ -186,23 +185,11 @@ class Engines:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL database of this test's own (made outside the event loop: the
-    template is migrated with asyncio.run)."""
-    pg.need()
-    name = pg.create_database(template=pg.template())
-    try:
-        yield pg.url_of(name)
-    finally:
-        pg.drop_database(name)
-
-
-@pytest.fixture
-async def engines(tmp_path: Path, pg_url: str) -> AsyncIterator[Engines]:
+async def engines(tmp_path: Path, pg_database: str) -> AsyncIterator[Engines]:
     """The same posts, saved the same way, in a SQLite file and a PostgreSQL database."""
     sqlite_storage = await Storage.open(tmp_path / "bot.db")
     try:
-        pg_storage = await Storage.open(pg_url)
+        pg_storage = await Storage.open(pg_database)
         try:
             await _fill(sqlite_storage)
             await _fill(pg_storage)
