@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from bot.cli import backup, importer, migrate_db, preview, rates, run, stats
 from bot.config import Settings, describe_errors
 from bot.logging_setup import configure_logging, secrets_of
+from storage import StorageUnavailable
 
 #: Sub-command modules, in the order `--help` lists them.
 COMMANDS = [run, importer, preview, stats, backup, migrate_db, rates]
@@ -45,7 +46,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     settings = load_settings()
     setup_logging(settings.log_level, secrets_of(settings))
-    raise SystemExit(args.handler(args, settings))
+    try:
+        code = args.handler(args, settings)
+    except StorageUnavailable as error:
+        # An operator's command on a database it cannot reach: the reason, in one line.
+        print(f"{args.command or 'run'}: the database cannot be used: {error}", file=sys.stderr)
+        code = 1
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":

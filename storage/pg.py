@@ -243,6 +243,18 @@ def _end(conn: psycopg.Connection[Any], ok: bool) -> None:
     conn.execute("COMMIT" if ok else "ROLLBACK")
 
 
+def _reach(url: str) -> None:
+    """Connect once, so that a server that cannot be reached is reported with the reason
+    (refused, no such database, password) rather than as a pool that never filled."""
+    try:
+        psycopg.connect(url, connect_timeout=int(CONNECT_TIMEOUT)).close()
+    except psycopg.Error as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise StorageUnavailable(
+            f"cannot connect to PostgreSQL at {_safe_url(url)}: {reason}"
+        ) from None
+
+
 def _safe_url(url: str) -> str:
     try:
         parts = conninfo_to_dict(url)
@@ -291,6 +303,7 @@ class PgDatabase(Database):
         )
         db = cls(url, pool)
         try:
+            await db.call(_reach, url)
             with _unavailable_on_transient():
                 await db.call(pool.open, wait=True, timeout=CONNECT_TIMEOUT)
             await db.migrate()

@@ -7,16 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fake_telegram import TOKEN
 
 EXPORT = Path(__file__).parent / "data" / "export" / "result.json"
 
 
-def bot_command(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def bot_command(
+    tmp_path: Path, *args: str, database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
     env.update(
         BOT_TOKEN=TOKEN,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+        DATABASE_URL=database_url or f"sqlite:///{tmp_path / 'bot.db'}",
         RATES_URL="http://127.0.0.1:9/rss/rates_all.xml",
         MARKET_RATES_URL="http://127.0.0.1:9/site/index?city={city}",
     )
@@ -75,6 +79,20 @@ def test_preview_bad_input_is_one_line(tmp_path: Path) -> None:
     kazakh = bot_command(tmp_path, "preview", "digest", "31.02", "--lang", "kk")
     assert kazakh.returncode == 2
     assert kazakh.stderr.startswith("preview: Күнді түсінбедім.")
+
+
+@pytest.mark.parametrize("command", [["stats"], ["preview", "latest"]])
+def test_a_postgresql_server_that_cannot_be_reached_is_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # Nothing listens on port 1 of loopback.
+    url = "postgresql://newsbot:s3cret-pass@127.0.0.1:1/news"
+    result = bot_command(tmp_path, *command, database_url=url)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"{command[0]}: the database cannot be used: cannot connect")
+    assert "Connection refused" in result.stderr
+    assert "s3cret-pass" not in result.stderr
 
 
 def test_preview_without_a_database_says_so(tmp_path: Path) -> None:

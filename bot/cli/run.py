@@ -15,6 +15,7 @@ import sys
 from aiogram.exceptions import TelegramUnauthorizedError
 
 from bot.config import Settings
+from storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except WebhookError as error:
         print(error, file=sys.stderr)
         return 2
+    except StorageUnavailable as error:
+        # A failure still (systemd starts the bot again), told in one line.
+        log.error("the bot cannot use its database (DATABASE_URL): %s", error)
+        return 1
     except Exception:
         # Whatever stops the bot but a signal is a failure, so that a service manager
         # (systemd's Restart=on-failure) starts it again.
