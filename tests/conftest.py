@@ -30,6 +30,9 @@ BOTH_ENGINES = (
     "test_webhook",
     "test_multiprocess",
     "test_migrate_db",
+    # Real Bot API captures and real channel exports, through the whole bot.
+    "test_real_world",
+    "test_real_exports",
 )
 ENGINES = ("sqlite", "postgresql")
 

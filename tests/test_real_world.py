@@ -12,7 +12,6 @@ import asyncio
 import copy
 import json
 import logging
-import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -279,12 +278,6 @@ async def test_a_webhook_update_past_the_flood_budget_is_left_for_telegram_to_re
 # -- 5. an update this version cannot read ------------------------------------------------
 
 
-def _unreadable_rows(db: Path) -> list[tuple[int, str]]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT update_id, payload FROM unreadable_updates").fetchall()
-    return [(int(r[0]), str(r[1])) for r in rows]
-
-
 async def test_an_unreadable_update_is_set_aside_and_the_batch_goes_on(
     start_bot: StartBot, storage: Storage, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -310,7 +303,7 @@ async def test_an_unreadable_update_is_set_aside_and_the_batch_goes_on(
     assert await storage.posts.find(NEWS_ID, 1) is not None
     assert await storage.posts.find(NEWS_ID, 4) is not None
     assert await storage.posts.count() == 2
-    kept = dict(_unreadable_rows(bot.settings.database_path))
+    kept = {update_id: payload for update_id, payload, _ in await storage.inbox.unreadable()}
     assert sorted(kept) == [ids[1], ids[2], ids[3]]
     assert json.loads(kept[ids[1]])["channel_post"]["text"] == "Без даты"
     assert "story_reaction_of_2030" in json.loads(kept[ids[3]])
